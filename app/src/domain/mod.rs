@@ -1,0 +1,7 @@
+//! The domain: plain Rust rules with no web, database or Kubernetes types and no
+//! I/O, so they can be read and tested alone and compiled for the browser too.
+//! `.ci/run` checks that nothing here imports leptos, axum, sqlx, kube or HTTP crates.
+
+pub mod access;
+pub mod account;
+pub mod role;

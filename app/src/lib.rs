@@ -1,0 +1,95 @@
+//! The Wheelhouse web application: pages, components, server functions and the
+//! domain. Built with `ssr` into the server and with `hydrate` into the browser bundle.
+
+pub mod components;
+pub mod domain;
+pub mod page_context;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{Route, Router, Routes},
+    path,
+};
+
+use components::layout::Layout;
+use pages::{
+    admin::AdminPage, briefing::BriefingPage, cluster::ClusterPage, dashboard::DashboardPage,
+    incidents::IncidentsPage, login::LoginPage, not_found::NotFound, setup::SetupPage,
+    status::StatusPage,
+};
+
+/// The name the wasm bundle and stylesheet are published under in `/pkg`.
+pub const OUTPUT_NAME: &str = "wheelhouse";
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Allows our own scripts (the hydration loader carries this response's nonce),
+/// WebAssembly compilation, and nothing from other origins.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    use http::{HeaderValue, header::CONTENT_SECURITY_POLICY};
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    let nonce = leptos::nonce::use_nonce()
+        .map(|n| format!(" 'nonce-{n}'"))
+        .unwrap_or_default();
+    let policy = format!(
+        "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.insert_header(CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// The application: the layout around every route. Every route renders
+/// completely on the server before it is sent (`SsrMode::Async`), so each page
+/// reads fully with JavaScript off.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let css = format!("/pkg/{OUTPUT_NAME}.css");
+    view! {
+        <Stylesheet id="wheelhouse" href=css />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Wheelhouse".to_owned() } else { format!("{page} · Wheelhouse") }
+        } />
+        <Router>
+            <Layout>
+                <Routes fallback=NotFound>
+                    <Route path=path!("") view=DashboardPage ssr=SsrMode::Async />
+                    <Route path=path!("incidents") view=IncidentsPage ssr=SsrMode::Async />
+                    <Route path=path!("cluster") view=ClusterPage ssr=SsrMode::Async />
+                    <Route path=path!("status") view=StatusPage ssr=SsrMode::Async />
+                    <Route path=path!("briefing") view=BriefingPage ssr=SsrMode::Async />
+                    <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("setup") view=SetupPage ssr=SsrMode::Async />
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

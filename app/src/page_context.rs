@@ -1,0 +1,59 @@
+//! What every page needs to know about the request: who is signed in, which
+//! cluster Wheelhouse watches, and the outcome of a form that was just posted.
+//! The server puts a [`PageContext`] into each request; pages read it through
+//! the [`load_page_context`] server function, so server render and hydration agree.
+
+use crate::domain::role::Role;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The signed-in account, as pages show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInUser {
+    pub email: String,
+    pub role: Role,
+}
+
+/// Which cluster the data comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClusterSource {
+    /// Wheelhouse's built-in simulated cluster, for demos, drills and tests.
+    Drill,
+    /// A real cluster reached through in-cluster config or a kubeconfig.
+    Kubeconfig,
+}
+
+/// The result of a form post that is shown on the page it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormFeedback {
+    pub message: String,
+    /// The e-mail address that was typed, so that nobody types it twice.
+    pub email: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageContext {
+    pub user: Option<SignedInUser>,
+    pub cluster: ClusterSource,
+    pub feedback: Option<FormFeedback>,
+    /// On `/setup` only: whether the first administrator may still be created.
+    pub setup_open: bool,
+}
+
+impl PageContext {
+    pub fn role(&self) -> Option<Role> {
+        self.user.as_ref().map(|u| u.role)
+    }
+}
+
+/// Reads the [`PageContext`] that the server attached to this request.
+#[server]
+pub async fn load_page_context() -> Result<PageContext, ServerFnError> {
+    let parts = use_context::<http::request::Parts>()
+        .ok_or_else(|| ServerFnError::new("the request could not be read"))?;
+    parts
+        .extensions
+        .get::<PageContext>()
+        .cloned()
+        .ok_or_else(|| ServerFnError::new("the request carries no page context"))
+}

@@ -1,0 +1,28 @@
+//! `/admin` — administration: users, components, templates, playbooks.
+
+use super::NotYetAvailable;
+use crate::components::guard::Guarded;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    view! {
+        <Title text="Admin" />
+        <Guarded>
+            <h1>"Administration"</h1>
+            <section class="admin-help">
+                <h2>"Accounts"</h2>
+                <p>
+                    "Add an account from the command line: "
+                    <code>"wheelhouse user add --email E --role admin|responder|viewer"</code>
+                    " (the password is read from standard input, or generated and printed once)."
+                </p>
+            </section>
+            <NotYetAvailable
+                heading="Components, templates and playbooks"
+                what="Their editors are not part of this version yet."
+            />
+        </Guarded>
+    }
+}

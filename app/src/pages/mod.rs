@@ -1,0 +1,25 @@
+//! One module per route.
+
+pub mod admin;
+pub mod briefing;
+pub mod cluster;
+pub mod dashboard;
+pub mod incidents;
+pub mod login;
+pub mod not_found;
+pub mod setup;
+pub mod status;
+
+use leptos::prelude::*;
+
+/// What a page shows while the feature behind it is not built yet: says so
+/// plainly instead of showing made-up data.
+#[component]
+fn NotYetAvailable(heading: &'static str, what: &'static str) -> impl IntoView {
+    view! {
+        <section class="empty-state">
+            <h2>{heading}</h2>
+            <p>{what}</p>
+        </section>
+    }
+}

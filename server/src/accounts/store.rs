@@ -1,0 +1,212 @@
+//! Account storage and the rules around it: unique e-mail addresses, password
+//! checks that take the same time whether or not the account exists, and a setup
+//! token that can create exactly one first administrator.
+
+use super::password::{generate_secret, hash_password, verify_password};
+use super::throttle::LoginThrottle;
+use crate::db::{Database, now_millis};
+use app::domain::account::{Email, NewPassword};
+use app::domain::role::Role;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, LazyLock};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("an account with the e-mail address {0} already exists")]
+    EmailTaken(String),
+    #[error("setup is complete: an account already exists")]
+    SetupClosed,
+    #[error("the setup token is not valid")]
+    SetupTokenInvalid,
+    #[error("the password could not be hashed")]
+    Hashing,
+    #[error("the account store is unavailable")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Verified against when an e-mail address is unknown, so that a wrong address
+/// takes as long as a wrong password and does not reveal which accounts exist.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_password("wheelhouse-dummy-password").unwrap_or_default());
+
+#[derive(Clone, Debug)]
+pub struct Accounts {
+    db: Database,
+    pub throttle: Arc<LoginThrottle>,
+}
+
+type UserRow = (i64, String, String);
+
+fn user_from_row((id, email, role): UserRow) -> Result<User, AccountError> {
+    let role = role.parse().map_err(|e: app::domain::role::UnknownRole| {
+        AccountError::Database(sqlx::Error::Decode(e.into()))
+    })?;
+    Ok(User { id, email, role })
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.trim().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Accounts {
+    pub fn new(db: Database) -> Self {
+        Accounts {
+            db,
+            throttle: Arc::default(),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(user.email = %email, user.role = %role))]
+    pub async fn create_user(
+        &self,
+        email: &Email,
+        password: &NewPassword,
+        role: Role,
+    ) -> Result<User, AccountError> {
+        let hash = hash_blocking(password.expose().to_owned()).await?;
+        insert_user(&self.db.pool, email, &hash, role).await
+    }
+
+    pub async fn find_by_id(&self, id: i64) -> Result<Option<User>, AccountError> {
+        let row: Option<UserRow> =
+            sqlx::query_as("SELECT id, email, role FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?;
+        row.map(user_from_row).transpose()
+    }
+
+    /// The account whose e-mail and password match, if any.
+    pub async fn authenticate(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Option<User>, AccountError> {
+        let email = email.trim().to_lowercase();
+        let row: Option<(i64, String, String, String)> =
+            sqlx::query_as("SELECT id, email, role, password_hash FROM users WHERE email = $1")
+                .bind(&email)
+                .fetch_optional(&self.db.pool)
+                .await?;
+        let (user, hash) = match row {
+            Some((id, email, role, hash)) => (Some(user_from_row((id, email, role))?), hash),
+            None => (None, DUMMY_HASH.clone()),
+        };
+        let password = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .unwrap_or(false);
+        Ok(user.filter(|_| matches))
+    }
+
+    pub async fn has_users(&self) -> Result<bool, AccountError> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.db.pool)
+            .await?;
+        Ok(count > 0)
+    }
+
+    /// With no accounts yet, makes a new one-time setup token (replacing any
+    /// earlier one) and returns it; with accounts, returns `None`.
+    pub async fn issue_setup_token(&self) -> Result<Option<String>, AccountError> {
+        if self.has_users().await? {
+            sqlx::query("DELETE FROM setup_token")
+                .execute(&self.db.pool)
+                .await?;
+            return Ok(None);
+        }
+        let token = generate_secret(24);
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("DELETE FROM setup_token")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO setup_token (id, token_hash, created_at) VALUES (1, $1, $2)")
+            .bind(token_hash(&token))
+            .bind(now_millis())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(token))
+    }
+
+    /// Creates the first administrator if `token` is the current setup token and
+    /// no account exists. The token is consumed in the same transaction, so two
+    /// concurrent attempts cannot both succeed.
+    #[tracing::instrument(skip_all, fields(user.email = %email))]
+    pub async fn complete_setup(
+        &self,
+        token: &str,
+        email: &Email,
+        password: &NewPassword,
+    ) -> Result<User, AccountError> {
+        if self.has_users().await? {
+            return Err(AccountError::SetupClosed);
+        }
+        let hash = hash_blocking(password.expose().to_owned()).await?;
+        let mut tx = self.db.pool.begin().await?;
+        let consumed = sqlx::query("DELETE FROM setup_token WHERE id = 1 AND token_hash = $1")
+            .bind(token_hash(token))
+            .execute(&mut *tx)
+            .await?;
+        if consumed.rows_affected() != 1 {
+            return Err(AccountError::SetupTokenInvalid);
+        }
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+            .fetch_one(&mut *tx)
+            .await?;
+        if count > 0 {
+            return Err(AccountError::SetupClosed);
+        }
+        let user = insert_user(&mut *tx, email, &hash, Role::Admin).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+}
+
+async fn hash_blocking(password: String) -> Result<String, AccountError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| AccountError::Hashing)?
+        .map_err(|_| AccountError::Hashing)
+}
+
+async fn insert_user<'e, E>(
+    executor: E,
+    email: &Email,
+    hash: &str,
+    role: Role,
+) -> Result<User, AccountError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+        "INSERT INTO users (email, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(email.as_str())
+    .bind(hash)
+    .bind(role.as_str())
+    .bind(now_millis())
+    .fetch_one(executor)
+    .await;
+    match inserted {
+        Ok((id,)) => Ok(User {
+            id,
+            email: email.as_str().to_owned(),
+            role,
+        }),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(AccountError::EmailTaken(email.as_str().to_owned()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,143 @@
+//! The command line: `wheelhouse [serve]`, `wheelhouse migrate`,
+//! `wheelhouse user add`. Settings flags apply to every command.
+
+use crate::config::RawSettings;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wheelhouse",
+    version,
+    about = "Wheelhouse: a Kubernetes incident command center"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings that may also come from the environment or `wheelhouse.toml`.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Configuration file [default: ./wheelhouse.toml when it exists]
+    #[arg(long, env = "WHEELHOUSE_CONFIG", global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Address to serve on [default: 127.0.0.1:3000]
+    #[arg(
+        long,
+        env = "WHEELHOUSE_LISTEN",
+        global = true,
+        value_name = "HOST:PORT"
+    )]
+    pub listen: Option<String>,
+    /// Database: sqlite://PATH or postgres://USER@HOST:PORT/DB [default: sqlite://wheelhouse.db]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Cluster to watch: auto (kube config if found, else the drill cluster), sim, kubeconfig [default: auto]
+    #[arg(long, env = "WHEELHOUSE_CLUSTER", global = true, value_name = "MODE")]
+    pub cluster: Option<String>,
+    /// Log format: pretty or json [default: pretty]
+    #[arg(
+        long,
+        env = "WHEELHOUSE_LOG_FORMAT",
+        global = true,
+        value_name = "FORMAT"
+    )]
+    pub log_format: Option<String>,
+    /// Mark the session cookie Secure; set when served over HTTPS [default: false]
+    #[arg(
+        long,
+        env = "WHEELHOUSE_SECURE_COOKIES",
+        global = true,
+        value_name = "BOOL"
+    )]
+    pub secure_cookies: Option<String>,
+    /// Directory holding pkg/ with the wasm bundle and stylesheet [default: target/site]
+    #[arg(long, env = "WHEELHOUSE_SITE_ROOT", global = true, value_name = "DIR")]
+    pub site_root: Option<String>,
+}
+
+impl SettingsArgs {
+    pub fn raw(&self) -> RawSettings {
+        RawSettings {
+            listen: self.listen.clone(),
+            database_url: self.database_url.clone(),
+            cluster: self.cluster.clone(),
+            log_format: self.log_format.clone(),
+            secure_cookies: self.secure_cookies.clone(),
+            site_root: self.site_root.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web application (the default)
+    Serve,
+    /// Apply database migrations, then exit
+    Migrate,
+    /// Manage accounts
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account. The password is read from standard input; when standard
+    /// input is a terminal or empty, a password is generated and printed once.
+    Add {
+        /// E-mail address, used to sign in
+        #[arg(long)]
+        email: String,
+        /// admin, responder or viewer
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_is_the_default_command() {
+        let cli = Cli::try_parse_from(["wheelhouse", "--listen", "127.0.0.1:0"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.settings.listen.as_deref(), Some("127.0.0.1:0"));
+    }
+
+    #[test]
+    fn user_add_takes_email_and_role() {
+        let cli = Cli::try_parse_from([
+            "wheelhouse",
+            "user",
+            "add",
+            "--email",
+            "a@b.c",
+            "--role",
+            "viewer",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::User(UserCommand::Add { email, role })) => {
+                assert_eq!(email, "a@b.c");
+                assert_eq!(role, "viewer");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

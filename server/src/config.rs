@@ -1,0 +1,415 @@
+//! Typed configuration: defaults, then an optional `wheelhouse.toml`, then
+//! environment variables, then flags (clap reads the last two). Every value is
+//! parsed here, once; a bad one is reported naming the setting and the form it
+//! expects.
+
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The settings Wheelhouse runs with, all valid.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database: DatabaseUrl,
+    pub cluster: ClusterMode,
+    pub log_format: LogFormat,
+    /// Mark the session cookie `Secure` (set when Wheelhouse is served over HTTPS).
+    pub secure_cookies: bool,
+    /// Where cargo-leptos put the site: `pkg/` with the wasm bundle and stylesheet.
+    pub site_root: PathBuf,
+}
+
+/// Settings as typed by a person, before parsing. Each source fills what it knows.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub cluster: Option<String>,
+    pub log_format: Option<String>,
+    pub secure_cookies: Option<String>,
+    pub site_root: Option<String>,
+}
+
+impl RawSettings {
+    /// Values from `self` win; gaps are filled from `lower`.
+    pub fn over(self, lower: RawSettings) -> RawSettings {
+        RawSettings {
+            listen: self.listen.or(lower.listen),
+            database_url: self.database_url.or(lower.database_url),
+            cluster: self.cluster.or(lower.cluster),
+            log_format: self.log_format.or(lower.log_format),
+            secure_cookies: self.secure_cookies.or(lower.secure_cookies),
+            site_root: self.site_root.or(lower.site_root),
+        }
+    }
+}
+
+/// A setting that could not be used. Its message is one line naming the
+/// setting, the form expected and what was given.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("invalid {setting}: expected {expected}, got '{got}'")]
+    Invalid {
+        setting: &'static str,
+        expected: &'static str,
+        got: String,
+    },
+    #[error("cannot read the configuration file {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://wheelhouse.db";
+pub const DEFAULT_CONFIG_FILE: &str = "wheelhouse.toml";
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
+
+impl Settings {
+    /// Resolves settings from flags and environment (`given`) over the file.
+    /// `explicit_file` is the `--config` path; without it `wheelhouse.toml` is
+    /// read if it exists.
+    pub fn load(given: RawSettings, explicit_file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let file = match explicit_file {
+            Some(path) => read_file(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                read_file(Path::new(DEFAULT_CONFIG_FILE))?
+            }
+            None => RawSettings::default(),
+        };
+        Settings::resolve(given.over(file))
+    }
+
+    /// Parses every value, falling back to the defaults.
+    pub fn resolve(raw: RawSettings) -> Result<Settings, ConfigError> {
+        let listen = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen = listen.trim().parse().map_err(|_| ConfigError::Invalid {
+            setting: "--listen / WHEELHOUSE_LISTEN",
+            expected: "an address and port such as 127.0.0.1:3000",
+            got: listen.to_owned(),
+        })?;
+        let database =
+            DatabaseUrl::parse(raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
+        let cluster = match raw.cluster.as_deref().map(str::trim) {
+            None | Some("auto") => ClusterMode::Auto,
+            Some("sim") => ClusterMode::Sim,
+            Some("kubeconfig") => ClusterMode::Kubeconfig,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    setting: "--cluster / WHEELHOUSE_CLUSTER",
+                    expected: "one of auto, sim, kubeconfig",
+                    got: other.to_owned(),
+                });
+            }
+        };
+        let log_format = match raw.log_format.as_deref().map(str::trim) {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    setting: "--log-format / WHEELHOUSE_LOG_FORMAT",
+                    expected: "one of pretty, json",
+                    got: other.to_owned(),
+                });
+            }
+        };
+        let secure_cookies = match raw.secure_cookies.as_deref().map(str::trim) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    setting: "--secure-cookies / WHEELHOUSE_SECURE_COOKIES",
+                    expected: "true or false",
+                    got: other.to_owned(),
+                });
+            }
+        };
+        let site_root = PathBuf::from(raw.site_root.as_deref().unwrap_or(DEFAULT_SITE_ROOT));
+        Ok(Settings {
+            listen,
+            database,
+            cluster,
+            log_format,
+            secure_cookies,
+            site_root,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<RawSettings, ConfigError> {
+    let file_error = |reason: String| ConfigError::File {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| file_error(e.message().to_owned()))?;
+    // Accept plain TOML values (`secure_cookies = true`) as well as strings.
+    let table: toml::Table = table
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                toml::Value::String(s) => toml::Value::String(s),
+                other => toml::Value::String(other.to_string()),
+            };
+            (k, v)
+        })
+        .collect();
+    table
+        .try_into()
+        .map_err(|e: toml::de::Error| file_error(e.message().to_owned()))
+}
+
+/// Where the data lives. Its `Debug` and `Display` hide any password.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file, created if missing.
+    Sqlite {
+        path: String,
+    },
+    Postgres {
+        url: String,
+    },
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<DatabaseUrl, ConfigError> {
+        let raw = raw.trim();
+        let invalid = || ConfigError::Invalid {
+            setting: "--database-url / DATABASE_URL",
+            expected: "sqlite://PATH or postgres://USER@HOST:PORT/DATABASE",
+            got: DatabaseUrl::redact(raw),
+        };
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            let rest = raw.split_once("://").map(|(_, r)| r).unwrap_or_default();
+            if rest.is_empty() || rest.starts_with('/') && rest.len() == 1 {
+                return Err(invalid());
+            }
+            return Ok(DatabaseUrl::Postgres {
+                url: raw.to_owned(),
+            });
+        }
+        let path = if let Some(rest) = raw.strip_prefix("sqlite://") {
+            rest
+        } else if let Some(rest) = raw.strip_prefix("sqlite:") {
+            rest
+        } else if raw.contains("://") {
+            return Err(invalid());
+        } else {
+            raw
+        };
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err(invalid());
+        }
+        Ok(DatabaseUrl::Sqlite {
+            path: path.to_owned(),
+        })
+    }
+
+    /// The URL sqlx connects with. SQLite files are created if missing.
+    pub fn connect_url(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite { path } => format!("sqlite://{path}?mode=rwc"),
+            DatabaseUrl::Postgres { url } => url.clone(),
+        }
+    }
+
+    fn redact(url: &str) -> String {
+        match url.split_once("://") {
+            Some((scheme, rest)) => match rest.split_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    if userinfo.contains(':') {
+                        format!("{scheme}://{user}:***@{host}")
+                    } else {
+                        url.to_owned()
+                    }
+                }
+                None => url.to_owned(),
+            },
+            None => url.to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite { path } => write!(f, "sqlite://{path}"),
+            DatabaseUrl::Postgres { url } => f.write_str(&DatabaseUrl::redact(url)),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// Which cluster to watch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterMode {
+    /// A kube config if one is found, otherwise the drill cluster.
+    Auto,
+    /// Always the built-in drill cluster.
+    Sim,
+    /// In-cluster config or the kube config; never the drill cluster.
+    Kubeconfig,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawSettings {
+        RawSettings::default()
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_with_a_sqlite_file() {
+        let s = Settings::resolve(raw()).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(
+            s.database,
+            DatabaseUrl::Sqlite {
+                path: "wheelhouse.db".into()
+            }
+        );
+        assert_eq!(s.cluster, ClusterMode::Auto);
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert!(!s.secure_cookies);
+    }
+
+    #[test]
+    fn a_bad_listen_address_names_the_setting_and_the_form() {
+        let err = Settings::resolve(RawSettings {
+            listen: Some("localhost".into()),
+            ..raw()
+        })
+        .unwrap_err();
+        let line = err.to_string();
+        assert!(line.contains("--listen / WHEELHOUSE_LISTEN"), "{line}");
+        assert!(line.contains("127.0.0.1:3000"), "{line}");
+        assert!(line.contains("'localhost'"), "{line}");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn an_unknown_cluster_mode_lists_the_accepted_ones() {
+        let err = Settings::resolve(RawSettings {
+            cluster: Some("minikube".into()),
+            ..raw()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("one of auto, sim, kubeconfig"));
+    }
+
+    #[test]
+    fn an_unknown_log_format_is_refused() {
+        let err = Settings::resolve(RawSettings {
+            log_format: Some("xml".into()),
+            ..raw()
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--log-format / WHEELHOUSE_LOG_FORMAT")
+        );
+    }
+
+    #[test]
+    fn database_urls_of_both_backends_parse() {
+        assert_eq!(
+            DatabaseUrl::parse("postgres://wh@127.0.0.1:5432/wh").unwrap(),
+            DatabaseUrl::Postgres {
+                url: "postgres://wh@127.0.0.1:5432/wh".into()
+            }
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/wh.db").unwrap(),
+            DatabaseUrl::Sqlite {
+                path: "/var/lib/wh.db".into()
+            }
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:data/wh.db?mode=rwc").unwrap(),
+            DatabaseUrl::Sqlite {
+                path: "data/wh.db".into()
+            }
+        );
+        assert_eq!(
+            DatabaseUrl::parse("wh.db").unwrap(),
+            DatabaseUrl::Sqlite {
+                path: "wh.db".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_unsupported_database_is_refused_without_showing_its_password() {
+        let err = DatabaseUrl::parse("mysql://root:hunter2@db/wh")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--database-url / DATABASE_URL"), "{err}");
+        assert!(err.contains("postgres://"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn a_postgres_password_never_appears_in_debug_or_display() {
+        let url = DatabaseUrl::parse("postgres://wh:hunter2@db:5432/wh").unwrap();
+        assert!(!format!("{url:?}").contains("hunter2"));
+        assert_eq!(url.to_string(), "postgres://wh:***@db:5432/wh");
+    }
+
+    #[test]
+    fn flags_and_environment_win_over_the_file() {
+        let file = RawSettings {
+            listen: Some("0.0.0.0:80".into()),
+            cluster: Some("sim".into()),
+            ..raw()
+        };
+        let given = RawSettings {
+            listen: Some("127.0.0.1:4000".into()),
+            ..raw()
+        };
+        let s = Settings::resolve(given.over(file)).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:4000");
+        assert_eq!(s.cluster, ClusterMode::Sim);
+    }
+
+    #[test]
+    fn a_config_file_with_an_unknown_key_is_refused() {
+        let dir = std::env::temp_dir().join(format!("wh-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wheelhouse.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:4000\"\nlisten_port = 3\n").unwrap();
+        let err = Settings::load(raw(), Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("listen_port"), "{err}");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:4000\"\nsecure_cookies = true\n",
+        )
+        .unwrap();
+        let s = Settings::load(raw(), Some(&path)).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:4000");
+        assert!(s.secure_cookies);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_explicit_config_file_is_an_error() {
+        let err =
+            Settings::load(raw(), Some(Path::new("/nonexistent/wheelhouse.toml"))).unwrap_err();
+        assert!(matches!(err, ConfigError::File { .. }));
+    }
+}

@@ -1,0 +1,12 @@
+//! The Wheelhouse server: configuration, start-up, storage, accounts and the
+//! HTTP layer around the Leptos app.
+
+pub mod accounts;
+pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod db;
+pub mod session_store;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

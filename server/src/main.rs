@@ -1,0 +1,104 @@
+//! The `wheelhouse` binary.
+
+use anyhow::Context;
+use app::domain::account::{Email, NewPassword};
+use app::domain::role::Role;
+use clap::Parser;
+use server::accounts::{Accounts, generate_secret};
+use server::cli::{Cli, Command, UserCommand};
+use server::config::Settings;
+use server::db::Database;
+use server::startup::Application;
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.settings.raw(), cli.settings.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("wheelhouse: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    server::telemetry::init(settings.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("wheelhouse: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("wheelhouse: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let db = Database::connect(&settings.database).await?;
+            db.migrate().await?;
+            println!("database {} is up to date", settings.database);
+            Ok(())
+        }
+        Command::User(UserCommand::Add { email, role }) => add_user(settings, &email, &role).await,
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings.clone()).await?;
+    tracing::info!(
+        http.address = %app.address(),
+        db.url = %settings.database,
+        cluster.source = ?app.cluster,
+        "Wheelhouse is serving on http://{}",
+        app.address()
+    );
+    if let Some(link) = app.setup_link() {
+        tracing::warn!(
+            "No account exists yet. Create the first administrator at {link} (the link works once)."
+        );
+    }
+    app.run_until_stopped()
+        .await
+        .context("the server stopped with an error")
+}
+
+async fn add_user(settings: Settings, email: &str, role: &str) -> anyhow::Result<()> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+    let stdin = std::io::stdin();
+    let mut typed = String::new();
+    if !stdin.is_terminal() {
+        stdin
+            .lock()
+            .read_to_string(&mut typed)
+            .context("cannot read the password from standard input")?;
+    }
+    let typed = typed.trim_end_matches(['\r', '\n']);
+    let (password, generated) = if typed.is_empty() {
+        (generate_secret(12), true)
+    } else {
+        (typed.to_owned(), false)
+    };
+    let password = NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+    let db = Database::connect(&settings.database).await?;
+    db.migrate().await?;
+    let user = Accounts::new(db)
+        .create_user(&email, &password, role)
+        .await?;
+    println!("added {} with the role {}", user.email, user.role);
+    if generated {
+        println!("password (shown once): {}", password.expose());
+    }
+    Ok(())
+}

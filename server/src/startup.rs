@@ -1,0 +1,138 @@
+//! Building and running the application: storage, accounts, router, listener.
+
+use crate::accounts::Accounts;
+use crate::config::Settings;
+use crate::db::Database;
+use crate::session_store::SqlSessionStore;
+use crate::web::{AppState, metrics::HttpMetrics, router};
+use anyhow::Context;
+use app::page_context::ClusterSource;
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// How long a session lasts without use.
+const SESSION_IDLE: time::Duration = time::Duration::hours(12);
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    address: SocketAddr,
+    setup_link: Option<String>,
+    pub cluster: ClusterSource,
+    pub db: Database,
+    pub accounts: Accounts,
+}
+
+impl Application {
+    /// Connects and migrates the database, binds the listener (port 0 picks a
+    /// free one) and, when no account exists, issues the one-time setup link.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let cluster = crate::cluster::resolve(settings.cluster)?;
+        let db = Database::connect(&settings.database).await?;
+        db.migrate().await?;
+        let accounts = Accounts::new(db.clone());
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let address = listener.local_addr()?;
+        let setup_link = accounts
+            .issue_setup_token()
+            .await
+            .context("cannot issue the setup token")?
+            .map(|token| format!("http://{address}/setup?token={token}"));
+
+        let leptos = LeptosOptions::builder()
+            .output_name(app::OUTPUT_NAME)
+            .site_root(settings.site_root.display().to_string())
+            .site_pkg_dir("pkg")
+            .site_addr(address)
+            .build();
+        let store = SqlSessionStore::new(db.clone());
+        tokio::spawn(delete_expired_sessions(store.clone()));
+        let sessions = SessionManagerLayer::new(store)
+            .with_name("wheelhouse.sid")
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(settings.secure_cookies)
+            .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+        let state = AppState {
+            leptos,
+            db: db.clone(),
+            accounts: accounts.clone(),
+            cluster,
+            metrics: Arc::new(HttpMetrics::default()),
+        };
+        Ok(Application {
+            listener,
+            router: router(state, sessions),
+            address,
+            setup_link,
+            cluster,
+            db,
+            accounts,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The one-time link that creates the first administrator, while no account exists.
+    pub fn setup_link(&self) -> Option<&str> {
+        self.setup_link.as_deref()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests under way.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    }
+}
+
+async fn delete_expired_sessions(store: SqlSessionStore) {
+    let mut interval = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        interval.tick().await;
+        if let Err(error) = store.delete_expired().await {
+            tracing::warn!(error = %error, "could not delete expired sessions");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests under way");
+}

@@ -1,0 +1,100 @@
+//! Per-request middleware: who is signed in (the [`PageContext`] pages read),
+//! and whether they may open the path they asked for.
+
+use super::AppState;
+use super::render::plain_error;
+use app::domain::access::{Access, access_for};
+use app::page_context::{PageContext, SignedInUser};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{Method, StatusCode};
+use tower_sessions::Session;
+
+/// The session key that holds the signed-in account's id.
+pub const USER_ID_KEY: &str = "user.id";
+
+/// Paths that never need to know the visitor: no session or database look-up.
+fn is_anonymous_path(path: &str) -> bool {
+    path.starts_with("/pkg/")
+        || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
+}
+
+/// Loads the signed-in account (if any) and attaches a [`PageContext`].
+pub async fn attach_page_context(
+    State(state): State<AppState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    if is_anonymous_path(&path) {
+        return next.run(request).await;
+    }
+    let user = match session.get::<i64>(USER_ID_KEY).await {
+        Ok(Some(id)) => match state.accounts.find_by_id(id).await {
+            Ok(user) => user,
+            Err(error) => {
+                tracing::error!(
+                    error = &error as &dyn std::error::Error,
+                    "could not load the signed-in account"
+                );
+                return plain_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Wheelhouse cannot reach its database right now. Try again shortly.",
+                );
+            }
+        },
+        Ok(None) => None,
+        Err(error) => {
+            tracing::warn!(
+                error = &error as &dyn std::error::Error,
+                "could not read the session; treating the visitor as signed out"
+            );
+            None
+        }
+    };
+    let setup_open = path == "/setup" && matches!(state.accounts.has_users().await, Ok(false));
+    request.extensions_mut().insert(PageContext {
+        user: user.map(|u| SignedInUser {
+            email: u.email,
+            role: u.role,
+        }),
+        cluster: state.cluster,
+        feedback: None,
+        setup_open,
+    });
+    next.run(request).await
+}
+
+/// Enforces [`access_for`]: signed-out visitors are sent to sign in; a role
+/// that is too low gets the page's 403 explanation.
+pub async fn enforce_access(request: Request, next: Next) -> Response {
+    let role = request
+        .extensions()
+        .get::<PageContext>()
+        .and_then(PageContext::role);
+    let path = request.uri().path();
+    match access_for(path, role) {
+        Access::Allowed => next.run(request).await,
+        Access::SignInRequired if matches!(*request.method(), Method::GET | Method::HEAD) => {
+            let target = request
+                .uri()
+                .path_and_query()
+                .map_or(path, |pq| pq.as_str());
+            let query = serde_urlencoded::to_string([("next", target)]).unwrap_or_default();
+            Redirect::to(&format!("/login?{query}")).into_response()
+        }
+        Access::SignInRequired => plain_error(StatusCode::UNAUTHORIZED, "Sign in first."),
+        Access::Forbidden { .. } if matches!(*request.method(), Method::GET | Method::HEAD) => {
+            // The page itself explains what is missing (components::guard).
+            let mut response = next.run(request).await;
+            *response.status_mut() = StatusCode::FORBIDDEN;
+            response
+        }
+        Access::Forbidden { required } => plain_error(
+            StatusCode::FORBIDDEN,
+            &format!("This needs the role {required} or higher."),
+        ),
+    }
+}

@@ -17,8 +17,7 @@ use leptos_router::{
 use components::layout::Layout;
 use pages::{
     admin::AdminPage, briefing::BriefingPage, cluster::ClusterPage, dashboard::DashboardPage,
-    incidents::IncidentsPage, login::LoginPage, not_found::NotFound, setup::SetupPage,
-    status::StatusPage,
+    incidents::IncidentsPage, login::LoginPage, not_found::NotFound, setup::SetupPage, status::StatusPage,
 };
 
 /// The name the wasm bundle and stylesheet are published under in `/pkg`.
@@ -52,9 +51,7 @@ fn set_content_security_policy() {
     let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
         return;
     };
-    let nonce = leptos::nonce::use_nonce()
-        .map(|n| format!(" 'nonce-{n}'"))
-        .unwrap_or_default();
+    let nonce = leptos::nonce::use_nonce().map(|n| format!(" 'nonce-{n}'")).unwrap_or_default();
     let policy = format!(
         "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; connect-src 'self'; \

@@ -6,11 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "wheelhouse",
-    version,
-    about = "Wheelhouse: a Kubernetes incident command center"
-)]
+#[command(name = "wheelhouse", version, about = "Wheelhouse: a Kubernetes incident command center")]
 pub struct Cli {
     #[command(flatten)]
     pub settings: SettingsArgs,
@@ -25,40 +21,19 @@ pub struct SettingsArgs {
     #[arg(long, env = "WHEELHOUSE_CONFIG", global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Address to serve on [default: 127.0.0.1:3000]
-    #[arg(
-        long,
-        env = "WHEELHOUSE_LISTEN",
-        global = true,
-        value_name = "HOST:PORT"
-    )]
+    #[arg(long, env = "WHEELHOUSE_LISTEN", global = true, value_name = "HOST:PORT")]
     pub listen: Option<String>,
     /// Database: sqlite://PATH or postgres://USER@HOST:PORT/DB [default: sqlite://wheelhouse.db]
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        global = true,
-        value_name = "URL",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "DATABASE_URL", global = true, value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Cluster to watch: auto (kube config if found, else the drill cluster), sim, kubeconfig [default: auto]
     #[arg(long, env = "WHEELHOUSE_CLUSTER", global = true, value_name = "MODE")]
     pub cluster: Option<String>,
     /// Log format: pretty or json [default: pretty]
-    #[arg(
-        long,
-        env = "WHEELHOUSE_LOG_FORMAT",
-        global = true,
-        value_name = "FORMAT"
-    )]
+    #[arg(long, env = "WHEELHOUSE_LOG_FORMAT", global = true, value_name = "FORMAT")]
     pub log_format: Option<String>,
     /// Mark the session cookie Secure; set when served over HTTPS [default: false]
-    #[arg(
-        long,
-        env = "WHEELHOUSE_SECURE_COOKIES",
-        global = true,
-        value_name = "BOOL"
-    )]
+    #[arg(long, env = "WHEELHOUSE_SECURE_COOKIES", global = true, value_name = "BOOL")]
     pub secure_cookies: Option<String>,
     /// Directory holding pkg/ with the wasm bundle and stylesheet [default: target/site]
     #[arg(long, env = "WHEELHOUSE_SITE_ROOT", global = true, value_name = "DIR")]
@@ -122,16 +97,8 @@ mod tests {
 
     #[test]
     fn user_add_takes_email_and_role() {
-        let cli = Cli::try_parse_from([
-            "wheelhouse",
-            "user",
-            "add",
-            "--email",
-            "a@b.c",
-            "--role",
-            "viewer",
-        ])
-        .unwrap();
+        let cli = Cli::try_parse_from(["wheelhouse", "user", "add", "--email", "a@b.c", "--role", "viewer"])
+            .unwrap();
         match cli.command {
             Some(Command::User(UserCommand::Add { email, role })) => {
                 assert_eq!(email, "a@b.c");

@@ -52,11 +52,7 @@ impl RawSettings {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
     #[error("invalid {setting}: expected {expected}, got '{got}'")]
-    Invalid {
-        setting: &'static str,
-        expected: &'static str,
-        got: String,
-    },
+    Invalid { setting: &'static str, expected: &'static str, got: String },
     #[error("cannot read the configuration file {path}: {reason}")]
     File { path: String, reason: String },
 }
@@ -73,9 +69,7 @@ impl Settings {
     pub fn load(given: RawSettings, explicit_file: Option<&Path>) -> Result<Settings, ConfigError> {
         let file = match explicit_file {
             Some(path) => read_file(path)?,
-            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
-                read_file(Path::new(DEFAULT_CONFIG_FILE))?
-            }
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => read_file(Path::new(DEFAULT_CONFIG_FILE))?,
             None => RawSettings::default(),
         };
         Settings::resolve(given.over(file))
@@ -89,8 +83,7 @@ impl Settings {
             expected: "an address and port such as 127.0.0.1:3000",
             got: listen.to_owned(),
         })?;
-        let database =
-            DatabaseUrl::parse(raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
+        let database = DatabaseUrl::parse(raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL))?;
         let cluster = match raw.cluster.as_deref().map(str::trim) {
             None | Some("auto") => ClusterMode::Auto,
             Some("sim") => ClusterMode::Sim,
@@ -126,25 +119,14 @@ impl Settings {
             }
         };
         let site_root = PathBuf::from(raw.site_root.as_deref().unwrap_or(DEFAULT_SITE_ROOT));
-        Ok(Settings {
-            listen,
-            database,
-            cluster,
-            log_format,
-            secure_cookies,
-            site_root,
-        })
+        Ok(Settings { listen, database, cluster, log_format, secure_cookies, site_root })
     }
 }
 
 fn read_file(path: &Path) -> Result<RawSettings, ConfigError> {
-    let file_error = |reason: String| ConfigError::File {
-        path: path.display().to_string(),
-        reason,
-    };
+    let file_error = |reason: String| ConfigError::File { path: path.display().to_string(), reason };
     let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
-    let table: toml::Table =
-        toml::from_str(&text).map_err(|e| file_error(e.message().to_owned()))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| file_error(e.message().to_owned()))?;
     // Accept plain TOML values (`secure_cookies = true`) as well as strings.
     let table: toml::Table = table
         .into_iter()
@@ -156,9 +138,7 @@ fn read_file(path: &Path) -> Result<RawSettings, ConfigError> {
             (k, v)
         })
         .collect();
-    table
-        .try_into()
-        .map_err(|e: toml::de::Error| file_error(e.message().to_owned()))
+    table.try_into().map_err(|e: toml::de::Error| file_error(e.message().to_owned()))
 }
 
 /// Where the data lives. Its `Debug` and `Display` hide any password.
@@ -186,9 +166,7 @@ impl DatabaseUrl {
             if rest.is_empty() || rest.starts_with('/') && rest.len() == 1 {
                 return Err(invalid());
             }
-            return Ok(DatabaseUrl::Postgres {
-                url: raw.to_owned(),
-            });
+            return Ok(DatabaseUrl::Postgres { url: raw.to_owned() });
         }
         let path = if let Some(rest) = raw.strip_prefix("sqlite://") {
             rest
@@ -203,9 +181,7 @@ impl DatabaseUrl {
         if path.is_empty() {
             return Err(invalid());
         }
-        Ok(DatabaseUrl::Sqlite {
-            path: path.to_owned(),
-        })
+        Ok(DatabaseUrl::Sqlite { path: path.to_owned() })
     }
 
     /// The URL sqlx connects with. SQLite files are created if missing.
@@ -278,12 +254,7 @@ mod tests {
     fn defaults_listen_on_loopback_with_a_sqlite_file() {
         let s = Settings::resolve(raw()).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:3000");
-        assert_eq!(
-            s.database,
-            DatabaseUrl::Sqlite {
-                path: "wheelhouse.db".into()
-            }
-        );
+        assert_eq!(s.database, DatabaseUrl::Sqlite { path: "wheelhouse.db".into() });
         assert_eq!(s.cluster, ClusterMode::Auto);
         assert_eq!(s.log_format, LogFormat::Pretty);
         assert!(!s.secure_cookies);
@@ -291,11 +262,7 @@ mod tests {
 
     #[test]
     fn a_bad_listen_address_names_the_setting_and_the_form() {
-        let err = Settings::resolve(RawSettings {
-            listen: Some("localhost".into()),
-            ..raw()
-        })
-        .unwrap_err();
+        let err = Settings::resolve(RawSettings { listen: Some("localhost".into()), ..raw() }).unwrap_err();
         let line = err.to_string();
         assert!(line.contains("--listen / WHEELHOUSE_LISTEN"), "{line}");
         assert!(line.contains("127.0.0.1:3000"), "{line}");
@@ -305,60 +272,36 @@ mod tests {
 
     #[test]
     fn an_unknown_cluster_mode_lists_the_accepted_ones() {
-        let err = Settings::resolve(RawSettings {
-            cluster: Some("minikube".into()),
-            ..raw()
-        })
-        .unwrap_err();
+        let err = Settings::resolve(RawSettings { cluster: Some("minikube".into()), ..raw() }).unwrap_err();
         assert!(err.to_string().contains("one of auto, sim, kubeconfig"));
     }
 
     #[test]
     fn an_unknown_log_format_is_refused() {
-        let err = Settings::resolve(RawSettings {
-            log_format: Some("xml".into()),
-            ..raw()
-        })
-        .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("--log-format / WHEELHOUSE_LOG_FORMAT")
-        );
+        let err = Settings::resolve(RawSettings { log_format: Some("xml".into()), ..raw() }).unwrap_err();
+        assert!(err.to_string().contains("--log-format / WHEELHOUSE_LOG_FORMAT"));
     }
 
     #[test]
     fn database_urls_of_both_backends_parse() {
         assert_eq!(
             DatabaseUrl::parse("postgres://wh@127.0.0.1:5432/wh").unwrap(),
-            DatabaseUrl::Postgres {
-                url: "postgres://wh@127.0.0.1:5432/wh".into()
-            }
+            DatabaseUrl::Postgres { url: "postgres://wh@127.0.0.1:5432/wh".into() }
         );
         assert_eq!(
             DatabaseUrl::parse("sqlite:///var/lib/wh.db").unwrap(),
-            DatabaseUrl::Sqlite {
-                path: "/var/lib/wh.db".into()
-            }
+            DatabaseUrl::Sqlite { path: "/var/lib/wh.db".into() }
         );
         assert_eq!(
             DatabaseUrl::parse("sqlite:data/wh.db?mode=rwc").unwrap(),
-            DatabaseUrl::Sqlite {
-                path: "data/wh.db".into()
-            }
+            DatabaseUrl::Sqlite { path: "data/wh.db".into() }
         );
-        assert_eq!(
-            DatabaseUrl::parse("wh.db").unwrap(),
-            DatabaseUrl::Sqlite {
-                path: "wh.db".into()
-            }
-        );
+        assert_eq!(DatabaseUrl::parse("wh.db").unwrap(), DatabaseUrl::Sqlite { path: "wh.db".into() });
     }
 
     #[test]
     fn an_unsupported_database_is_refused_without_showing_its_password() {
-        let err = DatabaseUrl::parse("mysql://root:hunter2@db/wh")
-            .unwrap_err()
-            .to_string();
+        let err = DatabaseUrl::parse("mysql://root:hunter2@db/wh").unwrap_err().to_string();
         assert!(err.contains("--database-url / DATABASE_URL"), "{err}");
         assert!(err.contains("postgres://"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
@@ -373,15 +316,8 @@ mod tests {
 
     #[test]
     fn flags_and_environment_win_over_the_file() {
-        let file = RawSettings {
-            listen: Some("0.0.0.0:80".into()),
-            cluster: Some("sim".into()),
-            ..raw()
-        };
-        let given = RawSettings {
-            listen: Some("127.0.0.1:4000".into()),
-            ..raw()
-        };
+        let file = RawSettings { listen: Some("0.0.0.0:80".into()), cluster: Some("sim".into()), ..raw() };
+        let given = RawSettings { listen: Some("127.0.0.1:4000".into()), ..raw() };
         let s = Settings::resolve(given.over(file)).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:4000");
         assert_eq!(s.cluster, ClusterMode::Sim);
@@ -395,11 +331,7 @@ mod tests {
         std::fs::write(&path, "listen = \"127.0.0.1:4000\"\nlisten_port = 3\n").unwrap();
         let err = Settings::load(raw(), Some(&path)).unwrap_err().to_string();
         assert!(err.contains("listen_port"), "{err}");
-        std::fs::write(
-            &path,
-            "listen = \"127.0.0.1:4000\"\nsecure_cookies = true\n",
-        )
-        .unwrap();
+        std::fs::write(&path, "listen = \"127.0.0.1:4000\"\nsecure_cookies = true\n").unwrap();
         let s = Settings::load(raw(), Some(&path)).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:4000");
         assert!(s.secure_cookies);
@@ -408,8 +340,7 @@ mod tests {
 
     #[test]
     fn a_missing_explicit_config_file_is_an_error() {
-        let err =
-            Settings::load(raw(), Some(Path::new("/nonexistent/wheelhouse.toml"))).unwrap_err();
+        let err = Settings::load(raw(), Some(Path::new("/nonexistent/wheelhouse.toml"))).unwrap_err();
         assert!(matches!(err, ConfigError::File { .. }));
     }
 }

@@ -54,8 +54,10 @@ impl Database {
         if backend == Backend::Sqlite {
             options = options.after_connect(|conn, _meta| {
                 Box::pin(async move {
-                    conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;")
-                        .await?;
+                    conn.execute(
+                        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+                    )
+                    .await?;
                     Ok(())
                 })
             });
@@ -63,10 +65,7 @@ impl Database {
         let pool = options
             .connect(&url.connect_url())
             .await
-            .map_err(|source| DbError::Connect {
-                url: url.to_string(),
-                source,
-            })?;
+            .map_err(|source| DbError::Connect { url: url.to_string(), source })?;
         if backend == Backend::Sqlite {
             // WAL is a property of the file: set once, it stays.
             pool.execute("PRAGMA journal_mode = WAL;").await?;

@@ -22,10 +22,7 @@ fn main() -> ExitCode {
         }
     };
     server::telemetry::init(settings.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("wheelhouse: cannot start the async runtime: {error}");
@@ -68,9 +65,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             "No account exists yet. Create the first administrator at {link} (the link works once)."
         );
     }
-    app.run_until_stopped()
-        .await
-        .context("the server stopped with an error")
+    app.run_until_stopped().await.context("the server stopped with an error")
 }
 
 async fn add_user(settings: Settings, email: &str, role: &str) -> anyhow::Result<()> {
@@ -79,23 +74,15 @@ async fn add_user(settings: Settings, email: &str, role: &str) -> anyhow::Result
     let stdin = std::io::stdin();
     let mut typed = String::new();
     if !stdin.is_terminal() {
-        stdin
-            .lock()
-            .read_to_string(&mut typed)
-            .context("cannot read the password from standard input")?;
+        stdin.lock().read_to_string(&mut typed).context("cannot read the password from standard input")?;
     }
     let typed = typed.trim_end_matches(['\r', '\n']);
-    let (password, generated) = if typed.is_empty() {
-        (generate_secret(12), true)
-    } else {
-        (typed.to_owned(), false)
-    };
+    let (password, generated) =
+        if typed.is_empty() { (generate_secret(12), true) } else { (typed.to_owned(), false) };
     let password = NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
     let db = Database::connect(&settings.database).await?;
     db.migrate().await?;
-    let user = Accounts::new(db)
-        .create_user(&email, &password, role)
-        .await?;
+    let user = Accounts::new(db).create_user(&email, &password, role).await?;
     println!("added {} with the role {}", user.email, user.role);
     if generated {
         println!("password (shown once): {}", password.expose());

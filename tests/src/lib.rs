@@ -1,1 +1,209 @@
+//! Helpers for the integration tests: start the real server on a free
+//! 127.0.0.1 port against a fresh SQLite file or a fresh PostgreSQL database,
+//! and talk to it over HTTP like a browser would.
 
+use app::domain::account::{Email, NewPassword};
+use app::domain::role::Role;
+use server::accounts::Accounts;
+use server::config::{RawSettings, Settings};
+use server::startup::Application;
+use sqlx::Connection;
+use std::path::PathBuf;
+
+/// Where the test PostgreSQL server is; each test makes its own database there.
+pub fn postgres_admin_url() -> String {
+    std::env::var("WHEELHOUSE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database made for one test and removed when the test ends.
+pub enum TestDatabase {
+    Sqlite { dir: PathBuf },
+    Postgres { name: String },
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> (TestDatabase, String) {
+        let suffix = server::accounts::generate_secret(6);
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("wheelhouse-test-{suffix}"));
+                std::fs::create_dir_all(&dir).expect("create a temporary directory");
+                let url = format!("sqlite://{}", dir.join("wheelhouse.db").display());
+                (TestDatabase::Sqlite { dir }, url)
+            }
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                let name = format!("wheelhouse_test_{suffix}");
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL must be running at {admin}: {e}"));
+                sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.unwrap();
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                (TestDatabase::Postgres { name: name.clone() }, format!("{base}/{name}"))
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match self {
+            TestDatabase::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            TestDatabase::Postgres { name } => {
+                // Drop runs inside the test's runtime, which cannot be blocked on;
+                // a thread with its own runtime removes the database.
+                let name = name.clone();
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    runtime.block_on(async {
+                        if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A running Wheelhouse and its database.
+pub struct TestApp {
+    pub base_url: String,
+    pub database_url: String,
+    pub setup_link: Option<String>,
+    pub accounts: Accounts,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    // Declared last: dropped after the server task is aborted.
+    _database: TestDatabase,
+}
+
+pub fn settings_for(database_url: &str) -> Settings {
+    Settings::resolve(RawSettings {
+        listen: Some("127.0.0.1:0".into()),
+        database_url: Some(database_url.into()),
+        cluster: Some("sim".into()),
+        ..RawSettings::default()
+    })
+    .expect("test settings are valid")
+}
+
+/// Starts a server on `database_url`; returns its base URL, setup link and task.
+pub async fn start_server(
+    database_url: &str,
+) -> (String, Option<String>, Accounts, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let app = Application::build(settings_for(database_url)).await.expect("the application starts");
+    let base_url = format!("http://{}", app.address());
+    let setup_link = app.setup_link().map(str::to_owned);
+    let accounts = app.accounts.clone();
+    let task = tokio::spawn(app.run_until_stopped());
+    (base_url, setup_link, accounts, task)
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let (database, database_url) = TestDatabase::create(backend).await;
+    let (base_url, setup_link, accounts, server) = start_server(&database_url).await;
+    TestApp { base_url, database_url, setup_link, accounts, server, _database: database }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// A client that keeps cookies and does not follow redirects, so that
+    /// tests see the redirect itself.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub async fn create_user(&self, email: &str, role: Role) -> String {
+        let email = Email::parse(email).unwrap();
+        self.accounts.create_user(&email, &NewPassword::parse(PASSWORD).unwrap(), role).await.unwrap();
+        email.to_string()
+    }
+
+    pub async fn post_login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        client
+            .post(self.url("/login"))
+            .form(&[("email", email), ("password", password), ("next", "/")])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A client signed in as a new account with `role`.
+    pub async fn signed_in(&self, email: &str, role: Role) -> reqwest::Client {
+        self.create_user(email, role).await;
+        let client = self.client();
+        let response = self.post_login(&client, email, PASSWORD).await;
+        assert_eq!(response.status(), 303, "signing in as {email} redirects");
+        client
+    }
+
+    pub async fn get(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client.get(self.url(path)).send().await.unwrap()
+    }
+}
+
+/// The `Location` header of a redirect.
+pub fn location(response: &reqwest::Response) -> &str {
+    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// Declares each test twice: once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($( async fn $name:ident($app:ident) $body:block )*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let $app = $crate::spawn_app($crate::Backend::Sqlite).await;
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let $app = $crate::spawn_app($crate::Backend::Postgres).await;
+                    $body
+                }
+            )*
+        }
+    };
+}

@@ -1,35 +1,30 @@
-//! The frame around every page: drill banner, navigation, user menu.
+//! The frame around every page: drill banner, navigation, user menu, and the
+//! page context that pages read.
 
+use crate::components::guard::PageContextResource;
 use crate::domain::access::Area;
 use crate::page_context::{ClusterSource, PageContext, SignedInUser, load_page_context};
 use leptos::prelude::*;
 
-/// Loads the page context once, provides it to the pages, and draws the frame.
+/// Loads the page context once per page and draws the frame around `children`
+/// (the routes). Pages read the same context through
+/// [`WithPageContext`](crate::components::guard::WithPageContext).
 #[component]
-pub fn Layout(children: ChildrenFn) -> impl IntoView {
-    let context = Resource::new(|| (), |_| load_page_context());
-    let children = StoredValue::new(children);
+pub fn Layout(children: Children) -> impl IntoView {
+    let context: PageContextResource = Resource::new(|| (), |_| load_page_context());
+    provide_context(context);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                match context.await {
-                    Ok(ctx) => {
-                        provide_context(ctx.clone());
-                        view! {
-                            <DrillBanner source=ctx.cluster />
-                            <Header ctx=ctx />
-                            <main id="main">
-                                <ErrorBoundary fallback=|errors| view! { <PageError errors /> }>
-                                    {children.read_value()()}
-                                </ErrorBoundary>
-                            </main>
-                        }
-                            .into_any()
-                    }
-                    Err(err) => view! { <ContextUnavailable message=err.to_string() /> }.into_any(),
-                }
+                context.await.ok().map(|ctx| view! {
+                    <DrillBanner source=ctx.cluster />
+                    <Header ctx=ctx />
+                })
             })}
         </Suspense>
+        <main id="main">
+            <ErrorBoundary fallback=|errors| view! { <PageError errors /> }>{children()}</ErrorBoundary>
+        </main>
     }
 }
 
@@ -106,18 +101,5 @@ fn PageError(errors: ArcRwSignal<Errors>) -> impl IntoView {
                 }}
             </ul>
         </section>
-    }
-}
-
-#[component]
-fn ContextUnavailable(message: String) -> impl IntoView {
-    view! {
-        <main id="main">
-            <section class="page-error" role="alert">
-                <h1>"Wheelhouse could not load this page"</h1>
-                <p>"Reload the page. If this keeps happening, the server log says why."</p>
-                <p class="detail">{message}</p>
-            </section>
-        </main>
     }
 }

@@ -17,14 +17,8 @@ pub enum Area {
 
 impl Area {
     /// The navigation, in the order it is shown.
-    pub const NAVIGATION: [Area; 6] = [
-        Area::Dashboard,
-        Area::Incidents,
-        Area::Cluster,
-        Area::StatusPage,
-        Area::Briefing,
-        Area::Admin,
-    ];
+    pub const NAVIGATION: [Area; 6] =
+        [Area::Dashboard, Area::Incidents, Area::Cluster, Area::StatusPage, Area::Briefing, Area::Admin];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -89,9 +83,7 @@ pub fn required_role_for(path: &str) -> Option<Role> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match first {
         "" => Area::Dashboard.required_role(),
-        "incidents" if segments.len() == 3 && segments[2] == "briefing" => {
-            Area::Briefing.required_role()
-        }
+        "incidents" if segments.len() == 3 && segments[2] == "briefing" => Area::Briefing.required_role(),
         "incidents" => Area::Incidents.required_role(),
         "cluster" => Area::Cluster.required_role(),
         "briefing" => Area::Briefing.required_role(),
@@ -138,42 +130,22 @@ mod tests {
     #[test]
     fn a_viewer_may_open_the_briefing_but_not_the_dashboard() {
         assert_eq!(access_for("/briefing", Some(Role::Viewer)), Access::Allowed);
-        assert_eq!(
-            access_for("/incidents/7/briefing", Some(Role::Viewer)),
-            Access::Allowed
-        );
-        assert_eq!(
-            access_for("/", Some(Role::Viewer)),
-            Access::Forbidden {
-                required: Role::Responder
-            }
-        );
+        assert_eq!(access_for("/incidents/7/briefing", Some(Role::Viewer)), Access::Allowed);
+        assert_eq!(access_for("/", Some(Role::Viewer)), Access::Forbidden { required: Role::Responder });
         assert_eq!(
             access_for("/incidents/7", Some(Role::Viewer)),
-            Access::Forbidden {
-                required: Role::Responder
-            }
+            Access::Forbidden { required: Role::Responder }
         );
     }
 
     #[test]
     fn only_an_admin_may_open_admin_pages() {
-        assert_eq!(
-            access_for("/admin", Some(Role::Responder)),
-            Access::Forbidden {
-                required: Role::Admin
-            }
-        );
+        assert_eq!(access_for("/admin", Some(Role::Responder)), Access::Forbidden { required: Role::Admin });
         assert_eq!(
             access_for("/admin/users/", Some(Role::Responder)),
-            Access::Forbidden {
-                required: Role::Admin
-            }
+            Access::Forbidden { required: Role::Admin }
         );
-        assert_eq!(
-            access_for("/admin/users", Some(Role::Admin)),
-            Access::Allowed
-        );
+        assert_eq!(access_for("/admin/users", Some(Role::Admin)), Access::Allowed);
     }
 
     #[test]
@@ -185,23 +157,13 @@ mod tests {
     #[test]
     fn navigation_shows_each_role_only_what_it_may_open() {
         let visible = |role| {
-            Area::NAVIGATION
-                .into_iter()
-                .filter(|a| a.visible_to(role))
-                .map(Area::label)
-                .collect::<Vec<_>>()
+            Area::NAVIGATION.into_iter().filter(|a| a.visible_to(role)).map(Area::label).collect::<Vec<_>>()
         };
         assert_eq!(visible(None), ["Status page"]);
         assert_eq!(visible(Some(Role::Viewer)), ["Status page", "Briefing"]);
         assert_eq!(
             visible(Some(Role::Responder)),
-            [
-                "Dashboard",
-                "Incidents",
-                "Cluster",
-                "Status page",
-                "Briefing"
-            ]
+            ["Dashboard", "Incidents", "Cluster", "Status page", "Briefing"]
         );
         assert_eq!(visible(Some(Role::Admin)).len(), 6);
     }
@@ -209,11 +171,7 @@ mod tests {
     #[test]
     fn navigation_paths_need_the_role_their_area_names() {
         for area in Area::NAVIGATION {
-            assert_eq!(
-                required_role_for(area.path()),
-                area.required_role(),
-                "{area:?}"
-            );
+            assert_eq!(required_role_for(area.path()), area.required_role(), "{area:?}");
         }
     }
 

@@ -8,8 +8,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn ClusterPage() -> impl IntoView {
-    let source = expect_context::<PageContext>().cluster;
-    let configured = match source {
+    let configured = || match expect_context::<PageContext>().cluster {
         ClusterSource::Drill => "Configured cluster: the built-in drill cluster.",
         ClusterSource::Kubeconfig => "Configured cluster: the one named by the kube config.",
     };

@@ -1,5 +1,6 @@
 //! `/login` — a plain form posted to the server, so it works with JavaScript off.
 
+use crate::components::guard::WithPageContext;
 use crate::domain::access::safe_return_path;
 use crate::page_context::PageContext;
 use leptos::prelude::*;
@@ -8,14 +9,14 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    view! { <WithPageContext><LoginForm /></WithPageContext> }
+}
+
+#[component]
+fn LoginForm() -> impl IntoView {
     let ctx = expect_context::<PageContext>();
-    let next =
-        use_query_map().with_untracked(|q| safe_return_path(q.get("next").as_deref()).to_owned());
-    let email = ctx
-        .feedback
-        .as_ref()
-        .and_then(|f| f.email.clone())
-        .unwrap_or_default();
+    let next = use_query_map().with_untracked(|q| safe_return_path(q.get("next").as_deref()).to_owned());
+    let email = ctx.feedback.as_ref().and_then(|f| f.email.clone()).unwrap_or_default();
     let message = ctx.feedback.map(|f| f.message);
     view! {
         <Title text="Sign in" />

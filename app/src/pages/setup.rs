@@ -1,6 +1,7 @@
 //! `/setup` — creates the first administrator with the one-time token that the
 //! server logged at its first start. Refuses once any account exists.
 
+use crate::components::guard::WithPageContext;
 use crate::domain::account::NewPassword;
 use crate::page_context::PageContext;
 use leptos::prelude::*;
@@ -9,13 +10,14 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SetupPage() -> impl IntoView {
+    view! { <WithPageContext><SetupForm /></WithPageContext> }
+}
+
+#[component]
+fn SetupForm() -> impl IntoView {
     let ctx = expect_context::<PageContext>();
     let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
-    let email = ctx
-        .feedback
-        .as_ref()
-        .and_then(|f| f.email.clone())
-        .unwrap_or_default();
+    let email = ctx.feedback.as_ref().and_then(|f| f.email.clone()).unwrap_or_default();
     let message = ctx.feedback.map(|f| f.message);
     let body = if ctx.setup_open {
         view! {

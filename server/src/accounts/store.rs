@@ -45,25 +45,19 @@ pub struct Accounts {
 type UserRow = (i64, String, String);
 
 fn user_from_row((id, email, role): UserRow) -> Result<User, AccountError> {
-    let role = role.parse().map_err(|e: app::domain::role::UnknownRole| {
-        AccountError::Database(sqlx::Error::Decode(e.into()))
-    })?;
+    let role = role
+        .parse()
+        .map_err(|e: app::domain::role::UnknownRole| AccountError::Database(sqlx::Error::Decode(e.into())))?;
     Ok(User { id, email, role })
 }
 
 fn token_hash(token: &str) -> String {
-    Sha256::digest(token.trim().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(token.trim().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Accounts {
     pub fn new(db: Database) -> Self {
-        Accounts {
-            db,
-            throttle: Arc::default(),
-        }
+        Accounts { db, throttle: Arc::default() }
     }
 
     #[tracing::instrument(skip_all, fields(user.email = %email, user.role = %role))]
@@ -78,20 +72,15 @@ impl Accounts {
     }
 
     pub async fn find_by_id(&self, id: i64) -> Result<Option<User>, AccountError> {
-        let row: Option<UserRow> =
-            sqlx::query_as("SELECT id, email, role FROM users WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.db.pool)
-                .await?;
+        let row: Option<UserRow> = sqlx::query_as("SELECT id, email, role FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
         row.map(user_from_row).transpose()
     }
 
     /// The account whose e-mail and password match, if any.
-    pub async fn authenticate(
-        &self,
-        email: &str,
-        password: &str,
-    ) -> Result<Option<User>, AccountError> {
+    pub async fn authenticate(&self, email: &str, password: &str) -> Result<Option<User>, AccountError> {
         let email = email.trim().to_lowercase();
         let row: Option<(i64, String, String, String)> =
             sqlx::query_as("SELECT id, email, role, password_hash FROM users WHERE email = $1")
@@ -103,16 +92,13 @@ impl Accounts {
             None => (None, DUMMY_HASH.clone()),
         };
         let password = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .unwrap_or(false);
+        let matches =
+            tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
         Ok(user.filter(|_| matches))
     }
 
     pub async fn has_users(&self) -> Result<bool, AccountError> {
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.db.pool)
-            .await?;
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&self.db.pool).await?;
         Ok(count > 0)
     }
 
@@ -120,16 +106,12 @@ impl Accounts {
     /// earlier one) and returns it; with accounts, returns `None`.
     pub async fn issue_setup_token(&self) -> Result<Option<String>, AccountError> {
         if self.has_users().await? {
-            sqlx::query("DELETE FROM setup_token")
-                .execute(&self.db.pool)
-                .await?;
+            sqlx::query("DELETE FROM setup_token").execute(&self.db.pool).await?;
             return Ok(None);
         }
         let token = generate_secret(24);
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM setup_token")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM setup_token").execute(&mut *tx).await?;
         sqlx::query("INSERT INTO setup_token (id, token_hash, created_at) VALUES (1, $1, $2)")
             .bind(token_hash(&token))
             .bind(now_millis())
@@ -161,9 +143,7 @@ impl Accounts {
         if consumed.rows_affected() != 1 {
             return Err(AccountError::SetupTokenInvalid);
         }
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
-            .fetch_one(&mut *tx)
-            .await?;
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&mut *tx).await?;
         if count > 0 {
             return Err(AccountError::SetupClosed);
         }
@@ -180,12 +160,7 @@ async fn hash_blocking(password: String) -> Result<String, AccountError> {
         .map_err(|_| AccountError::Hashing)
 }
 
-async fn insert_user<'e, E>(
-    executor: E,
-    email: &Email,
-    hash: &str,
-    role: Role,
-) -> Result<User, AccountError>
+async fn insert_user<'e, E>(executor: E, email: &Email, hash: &str, role: Role) -> Result<User, AccountError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -199,11 +174,7 @@ where
     .fetch_one(executor)
     .await;
     match inserted {
-        Ok((id,)) => Ok(User {
-            id,
-            email: email.as_str().to_owned(),
-            role,
-        }),
+        Ok((id,)) => Ok(User { id, email: email.as_str().to_owned(), role }),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             Err(AccountError::EmailTaken(email.as_str().to_owned()))
         }

@@ -19,10 +19,7 @@ pub struct LoginThrottle {
 
 /// The keys one sign-in attempt counts against.
 pub fn keys(email: &str, address: &str) -> [String; 2] {
-    [
-        format!("account:{}", email.trim().to_lowercase()),
-        format!("address:{address}"),
-    ]
+    [format!("account:{}", email.trim().to_lowercase()), format!("address:{address}")]
 }
 
 impl LoginThrottle {
@@ -32,12 +29,9 @@ impl LoginThrottle {
         keys.iter()
             .filter_map(|key| failures.get(key))
             .filter_map(|times| {
-                let recent: Vec<&Instant> = times
-                    .iter()
-                    .filter(|t| now.duration_since(**t) < WINDOW)
-                    .collect();
-                (recent.len() >= MAX_FAILURES)
-                    .then(|| WINDOW.saturating_sub(now.duration_since(*recent[0])))
+                let recent: Vec<&Instant> =
+                    times.iter().filter(|t| now.duration_since(**t) < WINDOW).collect();
+                (recent.len() >= MAX_FAILURES).then(|| WINDOW.saturating_sub(now.duration_since(*recent[0])))
             })
             .max()
     }
@@ -45,11 +39,7 @@ impl LoginThrottle {
     pub fn record_failure(&self, keys: &[String], now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if failures.len() > SWEEP_ABOVE {
-            failures.retain(|_, times| {
-                times
-                    .back()
-                    .is_some_and(|t| now.duration_since(*t) < WINDOW)
-            });
+            failures.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
         }
         for key in keys {
             let times = failures.entry(key.clone()).or_default();
@@ -60,10 +50,7 @@ impl LoginThrottle {
 
     /// A successful sign-in forgets the account's failures (not the address's).
     pub fn record_success(&self, account_key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(account_key);
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(account_key);
     }
 }
 
@@ -80,9 +67,7 @@ mod tests {
             assert_eq!(throttle.blocked_for(&keys, start), None, "attempt {i}");
             throttle.record_failure(&keys, start + Duration::from_secs(i as u64));
         }
-        let wait = throttle
-            .blocked_for(&keys, start + Duration::from_secs(10))
-            .unwrap();
+        let wait = throttle.blocked_for(&keys, start + Duration::from_secs(10)).unwrap();
         assert_eq!(wait, Duration::from_secs(50));
     }
 
@@ -94,11 +79,7 @@ mod tests {
         for _ in 0..MAX_FAILURES {
             throttle.record_failure(&keys, start);
         }
-        assert!(
-            throttle
-                .blocked_for(&keys, start + WINDOW - Duration::from_millis(1))
-                .is_some()
-        );
+        assert!(throttle.blocked_for(&keys, start + WINDOW - Duration::from_millis(1)).is_some());
         assert_eq!(throttle.blocked_for(&keys, start + WINDOW), None);
     }
 
@@ -109,15 +90,8 @@ mod tests {
         for i in 0..MAX_FAILURES {
             throttle.record_failure(&keys(&format!("user{i}@example.com"), "10.0.0.9"), now);
         }
-        assert!(
-            throttle
-                .blocked_for(&keys("fresh@example.com", "10.0.0.9"), now)
-                .is_some()
-        );
-        assert_eq!(
-            throttle.blocked_for(&keys("fresh@example.com", "10.0.0.10"), now),
-            None
-        );
+        assert!(throttle.blocked_for(&keys("fresh@example.com", "10.0.0.9"), now).is_some());
+        assert_eq!(throttle.blocked_for(&keys("fresh@example.com", "10.0.0.10"), now), None);
     }
 
     #[test]
@@ -130,9 +104,6 @@ mod tests {
         }
         throttle.record_success(&k[0]);
         throttle.record_failure(&keys("a@example.com", "10.0.0.2"), now);
-        assert_eq!(
-            throttle.blocked_for(&keys("a@example.com", "10.0.0.2"), now),
-            None
-        );
+        assert_eq!(throttle.blocked_for(&keys("a@example.com", "10.0.0.2"), now), None);
     }
 }

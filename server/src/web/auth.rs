@@ -47,10 +47,7 @@ async fn read_form<T: DeserializeOwned>(request: Request) -> Result<(Request, T)
         .await
         .map_err(|_| plain_error(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."))?;
     let form = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
-        plain_error(
-            StatusCode::BAD_REQUEST,
-            "The form could not be read. Reload the page and try again.",
-        )
+        plain_error(StatusCode::BAD_REQUEST, "The form could not be read. Reload the page and try again.")
     })?;
     Ok((Request::from_parts(parts, axum::body::Body::empty()), form))
 }
@@ -79,21 +76,13 @@ pub async fn login(
         Err(response) => return response,
     };
     let Some(mut ctx) = page_context_of(&request) else {
-        return plain_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The request could not be handled.",
-        );
+        return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "The request could not be handled.");
     };
     let next = safe_return_path(form.next.as_deref()).to_owned();
-    let page = format!(
-        "/login?{}",
-        serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default()
-    );
+    let page =
+        format!("/login?{}", serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default());
     let keys = throttle::keys(&form.email, &peer.ip().to_string());
-    let feedback = |message: String| FormFeedback {
-        message,
-        email: Some(form.email.trim().to_owned()),
-    };
+    let feedback = |message: String| FormFeedback { message, email: Some(form.email.trim().to_owned()) };
 
     if let Some(wait) = state.accounts.throttle.blocked_for(&keys, Instant::now()) {
         let seconds = wait.as_secs().max(1);
@@ -101,26 +90,16 @@ pub async fn login(
         ctx.feedback = Some(feedback(format!(
             "Too many failed sign-in attempts. Wait {seconds} seconds, then try again."
         )));
-        let mut response =
-            render_page(&state, request, &page, StatusCode::TOO_MANY_REQUESTS, ctx).await;
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        let mut response = render_page(&state, request, &page, StatusCode::TOO_MANY_REQUESTS, ctx).await;
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         return response;
     }
 
-    match state
-        .accounts
-        .authenticate(&form.email, &form.password)
-        .await
-    {
+    match state.accounts.authenticate(&form.email, &form.password).await {
         Ok(Some(user)) => {
             state.accounts.throttle.record_success(&keys[0]);
             if let Err(error) = sign_in(&session, &user).await {
-                tracing::error!(
-                    error = &error as &dyn std::error::Error,
-                    "could not store the session"
-                );
+                tracing::error!(error = &error as &dyn std::error::Error, "could not store the session");
                 return plain_error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Signing in is not possible right now. Try again shortly.",
@@ -130,10 +109,7 @@ pub async fn login(
             Redirect::to(&next).into_response()
         }
         Ok(None) => {
-            state
-                .accounts
-                .throttle
-                .record_failure(&keys, Instant::now());
+            state.accounts.throttle.record_failure(&keys, Instant::now());
             tracing::info!(client.address = %peer.ip(), "sign-in failed: wrong e-mail address or password");
             ctx.feedback = Some(feedback("Wrong e-mail address or password.".to_owned()));
             render_page(&state, request, &page, StatusCode::UNAUTHORIZED, ctx).await
@@ -144,7 +120,8 @@ pub async fn login(
                 "sign-in failed: account store unavailable"
             );
             ctx.feedback = Some(feedback(
-                "Signing in is not possible right now: the account store is unavailable. Try again shortly.".to_owned(),
+                "Signing in is not possible right now: the account store is unavailable. Try again shortly."
+                    .to_owned(),
             ));
             render_page(&state, request, &page, StatusCode::SERVICE_UNAVAILABLE, ctx).await
         }
@@ -154,14 +131,8 @@ pub async fn login(
 /// `POST /logout`: ends the session everywhere it is stored.
 pub async fn logout(session: Session) -> Response {
     if let Err(error) = session.flush().await {
-        tracing::error!(
-            error = &error as &dyn std::error::Error,
-            "could not end the session"
-        );
-        return plain_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Signing out failed. Try again.",
-        );
+        tracing::error!(error = &error as &dyn std::error::Error, "could not end the session");
+        return plain_error(StatusCode::SERVICE_UNAVAILABLE, "Signing out failed. Try again.");
     }
     Redirect::to("/login").into_response()
 }
@@ -173,38 +144,19 @@ pub async fn setup(State(state): State<AppState>, session: Session, request: Req
         Err(response) => return response,
     };
     let Some(mut ctx) = page_context_of(&request) else {
-        return plain_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The request could not be handled.",
-        );
+        return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "The request could not be handled.");
     };
-    let page = format!(
-        "/setup?{}",
-        serde_urlencoded::to_string([("token", form.token.trim())]).unwrap_or_default()
-    );
-    let feedback = |message: String| FormFeedback {
-        message,
-        email: Some(form.email.trim().to_owned()),
-    };
+    let page =
+        format!("/setup?{}", serde_urlencoded::to_string([("token", form.token.trim())]).unwrap_or_default());
+    let feedback = |message: String| FormFeedback { message, email: Some(form.email.trim().to_owned()) };
 
-    let parsed = Email::parse(&form.email).and_then(|email| {
-        Ok((
-            email,
-            NewPassword::parse_confirmed(&form.password, &form.password_again)?,
-        ))
-    });
+    let parsed = Email::parse(&form.email)
+        .and_then(|email| Ok((email, NewPassword::parse_confirmed(&form.password, &form.password_again)?)));
     let (email, password) = match parsed {
         Ok(valid) => valid,
         Err(reason) => {
             ctx.feedback = Some(feedback(capitalise(&reason.to_string())));
-            return render_page(
-                &state,
-                request,
-                &page,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ctx,
-            )
-            .await;
+            return render_page(&state, request, &page, StatusCode::UNPROCESSABLE_ENTITY, ctx).await;
         }
     };
     let (status, message) = match state.accounts.complete_setup(&form.token, &email, &password).await {

@@ -16,8 +16,7 @@ pub const USER_ID_KEY: &str = "user.id";
 
 /// Paths that never need to know the visitor: no session or database look-up.
 fn is_anonymous_path(path: &str) -> bool {
-    path.starts_with("/pkg/")
-        || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
+    path.starts_with("/pkg/") || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
 }
 
 /// Loads the signed-in account (if any) and attaches a [`PageContext`].
@@ -56,10 +55,7 @@ pub async fn attach_page_context(
     };
     let setup_open = path == "/setup" && matches!(state.accounts.has_users().await, Ok(false));
     request.extensions_mut().insert(PageContext {
-        user: user.map(|u| SignedInUser {
-            email: u.email,
-            role: u.role,
-        }),
+        user: user.map(|u| SignedInUser { email: u.email, role: u.role }),
         cluster: state.cluster,
         feedback: None,
         setup_open,
@@ -70,18 +66,12 @@ pub async fn attach_page_context(
 /// Enforces [`access_for`]: signed-out visitors are sent to sign in; a role
 /// that is too low gets the page's 403 explanation.
 pub async fn enforce_access(request: Request, next: Next) -> Response {
-    let role = request
-        .extensions()
-        .get::<PageContext>()
-        .and_then(PageContext::role);
+    let role = request.extensions().get::<PageContext>().and_then(PageContext::role);
     let path = request.uri().path();
     match access_for(path, role) {
         Access::Allowed => next.run(request).await,
         Access::SignInRequired if matches!(*request.method(), Method::GET | Method::HEAD) => {
-            let target = request
-                .uri()
-                .path_and_query()
-                .map_or(path, |pq| pq.as_str());
+            let target = request.uri().path_and_query().map_or(path, |pq| pq.as_str());
             let query = serde_urlencoded::to_string([("next", target)]).unwrap_or_default();
             Redirect::to(&format!("/login?{query}")).into_response()
         }
@@ -92,9 +82,8 @@ pub async fn enforce_access(request: Request, next: Next) -> Response {
             *response.status_mut() = StatusCode::FORBIDDEN;
             response
         }
-        Access::Forbidden { required } => plain_error(
-            StatusCode::FORBIDDEN,
-            &format!("This needs the role {required} or higher."),
-        ),
+        Access::Forbidden { required } => {
+            plain_error(StatusCode::FORBIDDEN, &format!("This needs the role {required} or higher."))
+        }
     }
 }

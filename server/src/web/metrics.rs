@@ -41,21 +41,13 @@ impl Default for HttpMetrics {
         // 1 ms to about 8 s.
         let duration: HistogramFamily =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 2.0, 14)));
-        registry.register(
-            "http_requests",
-            "HTTP requests answered, by route and status",
-            requests.clone(),
-        );
+        registry.register("http_requests", "HTTP requests answered, by route and status", requests.clone());
         registry.register(
             "http_request_duration_seconds",
             "Time to answer an HTTP request, by route",
             duration.clone(),
         );
-        HttpMetrics {
-            registry,
-            requests,
-            duration,
-        }
+        HttpMetrics { registry, requests, duration }
     }
 }
 
@@ -72,11 +64,7 @@ impl HttpMetrics {
 
 /// Middleware: counts each request and times it under its route pattern, so
 /// `/incidents/1` and `/incidents/2` share one series.
-pub async fn track(
-    State(metrics): State<Arc<HttpMetrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn track(State(metrics): State<Arc<HttpMetrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
     let route = request
@@ -87,18 +75,8 @@ pub async fn track(
     let status = response.status().as_u16();
     metrics
         .duration
-        .get_or_create(&RouteLabels {
-            method: method.clone(),
-            route: route.clone(),
-        })
+        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
         .observe(started.elapsed().as_secs_f64());
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            method,
-            route,
-            status,
-        })
-        .inc();
+    metrics.requests.get_or_create(&RequestLabels { method, route, status }).inc();
     response
 }

@@ -63,10 +63,7 @@ pub fn router(
         .leptos_routes(&state, routes, move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(context::enforce_access))
-        .layer(from_fn_with_state(
-            state.clone(),
-            context::attach_page_context,
-        ))
+        .layer(from_fn_with_state(state.clone(), context::attach_page_context))
         .layer(sessions)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
@@ -92,10 +89,8 @@ pub fn router(
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
-                    let route = request
-                        .extensions()
-                        .get::<MatchedPath>()
-                        .map_or("unmatched", MatchedPath::as_str);
+                    let route =
+                        request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
                     tracing::info_span!(
                         "http.request",
                         http.method = %request.method(),

@@ -15,9 +15,7 @@ pub async fn healthz() -> Response {
 /// `GET /readyz`: ready for traffic when the database answers.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.db.ping().await {
-        Ok(()) => {
-            Json(json!({ "status": "ready", "checks": { "database": "ok" } })).into_response()
-        }
+        Ok(()) => Json(json!({ "status": "ready", "checks": { "database": "ok" } })).into_response(),
         Err(error) => {
             tracing::warn!(
                 error = &error as &dyn std::error::Error,
@@ -35,10 +33,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 /// `GET /metrics`: Prometheus scrape target.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         state.metrics.encode(),
     )
         .into_response()

@@ -20,27 +20,18 @@ pub async fn render_page(
 ) -> Response {
     let (mut parts, _body) = request.into_parts();
     parts.method = Method::GET;
-    parts.uri = path
-        .parse::<Uri>()
-        .unwrap_or_else(|_| Uri::from_static("/"));
+    parts.uri = path.parse::<Uri>().unwrap_or_else(|_| Uri::from_static("/"));
     parts.headers.remove(header::CONTENT_TYPE);
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.extensions.insert(ctx);
     let leptos = state.leptos.clone();
     let handler = leptos_axum::render_app_async_with_context(|| {}, move || shell(leptos.clone()));
-    let mut response = handler(Request::from_parts(parts, Body::empty()))
-        .await
-        .into_response();
+    let mut response = handler(Request::from_parts(parts, Body::empty())).await.into_response();
     *response.status_mut() = status;
     response
 }
 
 /// A one-sentence plain-text answer, for clients that are not browsing pages.
 pub fn plain_error(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("{message}\n"),
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{message}\n")).into_response()
 }

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the whole Wheelhouse test suite: domain unit tests, integration tests
+# against the real server on SQLite and PostgreSQL, and browser tests in
+# headless Chromium. Installs what is missing first; safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/ensure-tools.sh
+
+if ! [ -x /usr/bin/chromium ]; then
+  say "installing Chromium for the browser tests"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  say "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+
+if ! [ -d tests/browser/node_modules/playwright-core ]; then
+  say "installing the browser test driver (playwright-core; it uses Debian's Chromium)"
+  (cd tests/browser && npm ci --no-audit --no-fund --silent)
+fi
+
+say "building the server and the wasm bundle"
+cargo leptos build
+
+say "unit and integration tests (SQLite and PostgreSQL)"
+cargo test --workspace --exclude frontend
+
+say "browser tests (headless Chromium)"
+(cd tests/browser && node --test --test-concurrency=1)

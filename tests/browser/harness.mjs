@@ -1,0 +1,76 @@
+// Starts a real Wheelhouse binary on a free 127.0.0.1 port with its own SQLite
+// file, creates accounts with its CLI, and opens Debian's Chromium.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+export const artifactsDir = join(repoRoot, 'test-artifacts');
+const targetDir = process.env.CARGO_TARGET_DIR
+  ? resolve(repoRoot, process.env.CARGO_TARGET_DIR)
+  : join(repoRoot, 'target');
+export const binary = process.env.WHEELHOUSE_BIN || join(targetDir, 'debug', 'wheelhouse');
+
+/** Waits until `check()` returns a truthy value, or fails after `ms`. */
+export async function waitFor(what, check, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startWheelhouse() {
+  const dir = mkdtempSync(join(tmpdir(), 'wheelhouse-browser-'));
+  const databaseUrl = `sqlite://${join(dir, 'wheelhouse.db')}`;
+  const env = { ...process.env, WHEELHOUSE_LOG_FORMAT: 'json', WHEELHOUSE_CLUSTER: 'sim' };
+  const child = spawn(binary, ['--listen', '127.0.0.1:0', '--database-url', databaseUrl, 'serve'], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const baseUrl = await waitFor('Wheelhouse to start listening', () => {
+    if (child.exitCode !== null) throw new Error(`wheelhouse exited early:\n${log}`);
+    const line = log.split('\n').find((l) => l.includes('"http.address"'));
+    return line && `http://${JSON.parse(line)['http.address']}`;
+  });
+  return {
+    baseUrl,
+    log: () => log,
+    addUser(email, role, password) {
+      return execFileSync(binary, ['user', 'add', '--email', email, '--role', role, '--database-url', databaseUrl], {
+        cwd: repoRoot,
+        env,
+        input: password,
+      }).toString();
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await waitFor('Wheelhouse to stop', () => child.exitCode !== null || child.signalCode !== null, 10_000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function openBrowser() {
+  mkdirSync(artifactsDir, { recursive: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod db;
+pub mod drill;
 pub mod session_store;
 pub mod startup;
 pub mod telemetry;

@@ -4,4 +4,5 @@
 
 pub mod access;
 pub mod account;
+pub mod label_selector;
 pub mod role;

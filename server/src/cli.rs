@@ -62,6 +62,25 @@ pub enum Command {
     /// Manage accounts
     #[command(subcommand)]
     User(UserCommand),
+    /// The built-in drill cluster: a Kubernetes API server for demos, drills and tests
+    #[command(subcommand)]
+    Drill(DrillCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// Serve a drill cluster on its own port (--listen, default 127.0.0.1:6443)
+    Serve {
+        /// Write a kubeconfig for kubectl and kube clients to this path
+        #[arg(long, value_name = "PATH")]
+        write_kubeconfig: Option<PathBuf>,
+        /// Scenario file (YAML) describing the cluster [default: the built-in scenario]
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+        /// Bearer token clients must present [default: a random one, written to the kubeconfig]
+        #[arg(long, env = "WHEELHOUSE_DRILL_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

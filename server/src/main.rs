@@ -5,7 +5,7 @@ use app::domain::account::{Email, NewPassword};
 use app::domain::role::Role;
 use clap::Parser;
 use server::accounts::{Accounts, generate_secret};
-use server::cli::{Cli, Command, UserCommand};
+use server::cli::{Cli, Command, DrillCommand, UserCommand};
 use server::config::Settings;
 use server::db::Database;
 use server::startup::Application;
@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let listen_given = cli.settings.listen.is_some();
     let settings = match Settings::load(cli.settings.raw(), cli.settings.config.as_deref()) {
         Ok(settings) => settings,
         Err(error) => {
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings)) {
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings, listen_given)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("wheelhouse: {error:#}");
@@ -38,8 +39,12 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+async fn run(command: Command, settings: Settings, listen_given: bool) -> anyhow::Result<()> {
     match command {
+        Command::Drill(DrillCommand::Serve { write_kubeconfig, scenario, token }) => {
+            let listen = if listen_given { settings.listen } else { ([127, 0, 0, 1], 6443).into() };
+            drill_serve(listen, write_kubeconfig, scenario, token).await
+        }
         Command::Serve => serve(settings).await,
         Command::Migrate => {
             let db = Database::connect(&settings.database).await?;
@@ -88,4 +93,35 @@ async fn add_user(settings: Settings, email: &str, role: &str) -> anyhow::Result
         println!("password (shown once): {}", password.expose());
     }
     Ok(())
+}
+
+async fn drill_serve(
+    listen: std::net::SocketAddr,
+    kubeconfig: Option<std::path::PathBuf>,
+    scenario: Option<std::path::PathBuf>,
+    token: Option<String>,
+) -> anyhow::Result<()> {
+    use server::drill::scenario::Scenario;
+    use server::drill::serve::{DrillServer, write_kubeconfig};
+    let scenario = match scenario {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            Scenario::parse(&text).with_context(|| format!("--scenario {}", path.display()))?
+        }
+        None => Scenario::default_scenario(),
+    };
+    let token = token.unwrap_or_else(|| generate_secret(24));
+    let server = DrillServer::bind(listen, &scenario, token).await?;
+    if let Some(path) = &kubeconfig {
+        write_kubeconfig(path, &server.kubeconfig())?;
+        tracing::info!(kubeconfig.path = %path.display(), "kubeconfig written");
+    }
+    tracing::info!(
+        http.address = %server.address,
+        scenario.name = %scenario.name,
+        "drill cluster serving on {}",
+        server.url()
+    );
+    server.run().await.context("the drill cluster stopped with an error")
 }

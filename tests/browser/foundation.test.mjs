@@ -52,6 +52,8 @@ test('a responder signs in, sees the hydrated dashboard, and signs out', async (
   await waitFor('the user menu to respond (hydration)', async () => {
     if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
     return (await toggle.getAttribute('aria-expanded')) === 'true';
+  }).catch((e) => {
+    throw new Error(`${e.message}; problems seen: ${JSON.stringify(problems)}`);
   });
   assert.equal(await page.locator('#user-menu-panel').isVisible(), true);
   assert.match(await page.locator('#user-menu-panel').textContent(), /Signed in as responder@example.com/);

@@ -50,7 +50,8 @@ on_both_backends! {
         let html = response.text().await.unwrap();
         let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
         assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries the nonce");
-        assert!(html.contains("/pkg/wheelhouse.js"), "the page loads the wasm bundle");
+        assert!(html.contains("/pkg/wheelhouse.js"), "the page loads the bundle's script");
+        assert!(html.contains("/pkg/wheelhouse.wasm"), "the page loads the wasm file cargo-leptos writes");
     }
 
     async fn json_endpoints_get_the_strict_policy(app) {

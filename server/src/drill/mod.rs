@@ -1,7 +1,41 @@
 //! The drill cluster: a Kubernetes API server inside Wheelhouse, for demos,
 //! drills and the project's own tests. The object store and its rules live
-//! here, apart from the HTTP layer that speaks the wire protocol.
+//! here, apart from the HTTP layer (`api`) that speaks the wire protocol.
 
+pub mod api;
+pub mod disruption;
+pub mod faults;
 pub mod field_selector;
+pub mod logs;
+pub mod patch;
 pub mod resources;
+pub mod scenario;
+pub mod selector;
+pub mod serve;
 pub mod store;
+pub mod table;
+
+use std::sync::Arc;
+
+/// One drill cluster: its objects, the token that grants access, its faults.
+#[derive(Debug)]
+pub struct DrillCluster {
+    pub store: Arc<store::Store>,
+    pub token: String,
+    pub faults: faults::Faults,
+}
+
+impl DrillCluster {
+    /// An empty cluster that accepts `token`.
+    pub fn new(token: String) -> Arc<DrillCluster> {
+        Arc::new(DrillCluster {
+            store: Arc::new(store::Store::new()),
+            token,
+            faults: faults::Faults::default(),
+        })
+    }
+
+    pub fn router(self: &Arc<Self>) -> axum::Router {
+        api::router(self.clone())
+    }
+}

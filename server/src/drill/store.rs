@@ -22,6 +22,9 @@ struct Key {
     name: String,
 }
 
+/// A receiver of every change committed after it was made.
+pub type Subscription = broadcast::Receiver<Arc<Change>>;
+
 /// What a watch reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventType {
@@ -238,15 +241,15 @@ impl Store {
             if key.resource != resource {
                 break;
             }
-            if let Some(ns) = filter.namespace.as_deref().filter(|_| resource.namespaced) {
-                if key.namespace != ns {
-                    break;
-                }
+            if let Some(ns) = filter.namespace.as_deref().filter(|_| resource.namespaced)
+                && key.namespace != ns
+            {
+                break;
             }
-            if let Some((ns, name)) = &after {
-                if (&key.namespace, &key.name) <= (ns, name) {
-                    continue;
-                }
+            if let Some((ns, name)) = &after
+                && (&key.namespace, &key.name) <= (ns, name)
+            {
+                continue;
             }
             if !filter.labels.matches(&labels_of(object)) || !filter.fields.matches(object) {
                 continue;
@@ -455,11 +458,7 @@ impl Store {
 
     /// The changes after `revision` that match, and a receiver for those to come.
     /// 410 Gone when the history no longer reaches back that far.
-    pub fn watch_from(
-        &self,
-        resource: Resource,
-        revision: u64,
-    ) -> Result<(Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>)> {
+    pub fn watch_from(&self, resource: Resource, revision: u64) -> Result<(Vec<Arc<Change>>, Subscription)> {
         let inner = self.lock();
         let resource = resources::storage_of(resource);
         let oldest = inner.history.front().map_or(inner.revision, |c| c.revision);
@@ -473,6 +472,20 @@ impl Store {
             .cloned()
             .collect();
         Ok((backlog, self.changes.subscribe()))
+    }
+
+    /// The matching objects now and a receiver for every change after them,
+    /// taken under one lock so that no change falls between the two.
+    pub fn list_and_watch(&self, resource: Resource, filter: &Filter) -> (Vec<Value>, u64, Subscription) {
+        let inner = self.lock();
+        let resource = resources::storage_of(resource);
+        let items = inner
+            .objects
+            .iter()
+            .filter(|(k, o)| k.resource == resource && filter.matches(o))
+            .map(|(_, o)| o.clone())
+            .collect();
+        (items, inner.revision, self.changes.subscribe())
     }
 
     fn commit(&self, inner: &mut Inner, key: Key, object: Value, kind: EventType) -> Value {
@@ -550,7 +563,7 @@ fn encode_continue(namespace: &str, name: &str) -> String {
 
 fn decode_continue(token: &str) -> Result<(String, String)> {
     let invalid = || StoreError::BadRequest(format!("invalid continue token '{token}'"));
-    if token.len() % 2 != 0 {
+    if !token.len().is_multiple_of(2) {
         return Err(invalid());
     }
     let bytes: Vec<u8> = (0..token.len())

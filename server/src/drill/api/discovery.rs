@@ -1,0 +1,103 @@
+//! Discovery: `/version`, `/api`, `/apis` and the resource list of each group
+//! version, in the legacy (non-aggregated) form that kubectl and kube fall
+//! back to when the server answers plain JSON.
+
+use crate::drill::resources::{self, Resource};
+use serde_json::{Value, json};
+
+pub const KUBERNETES_VERSION: &str = "v1.32.4";
+
+pub fn version() -> Value {
+    json!({
+        "major": "1",
+        "minor": "32",
+        "gitVersion": format!("{KUBERNETES_VERSION}+wheelhouse-drill"),
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2026-11-01T00:00:00Z",
+        "goVersion": "go1.23.8",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    })
+}
+
+pub fn core_versions() -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}],
+    })
+}
+
+pub fn group_list() -> Value {
+    let groups: Vec<Value> = resources::GROUPS
+        .iter()
+        .map(|group| {
+            let gv = json!({"groupVersion": format!("{group}/v1"), "version": "v1"});
+            json!({"name": group, "versions": [gv.clone()], "preferredVersion": gv})
+        })
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+pub fn group(group: &str) -> Option<Value> {
+    resources::GROUPS.contains(&group).then(|| {
+        let gv = json!({"groupVersion": format!("{group}/v1"), "version": "v1"});
+        json!({"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": [gv.clone()], "preferredVersion": gv})
+    })
+}
+
+fn verbs(resource: &Resource) -> Vec<&'static str> {
+    let mut verbs = vec!["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+    if resource.kind == "Node" || resource.kind == "Namespace" {
+        verbs.retain(|v| *v != "deletecollection");
+    }
+    verbs
+}
+
+pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+    let found = resources::in_group(group, version);
+    if found.is_empty() {
+        return None;
+    }
+    let mut list = Vec::new();
+    for r in &found {
+        let mut entry = json!({
+            "name": r.plural,
+            "singularName": r.singular,
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": verbs(r),
+            "storageVersionHash": "",
+        });
+        if !r.short_names.is_empty() {
+            entry["shortNames"] = json!(r.short_names);
+        }
+        if r.in_all {
+            entry["categories"] = json!(["all"]);
+        }
+        list.push(entry);
+        for sub in r.subresources {
+            let entry = match *sub {
+                "status" => {
+                    json!({"name": format!("{}/status", r.plural), "singularName": "", "namespaced": r.namespaced, "kind": r.kind, "verbs": ["get", "patch", "update"]})
+                }
+                "scale" => {
+                    json!({"name": format!("{}/scale", r.plural), "singularName": "", "namespaced": r.namespaced, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})
+                }
+                "eviction" => {
+                    json!({"name": format!("{}/eviction", r.plural), "singularName": "", "namespaced": r.namespaced, "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]})
+                }
+                "log" => {
+                    json!({"name": format!("{}/log", r.plural), "singularName": "", "namespaced": r.namespaced, "kind": "Pod", "verbs": ["get"]})
+                }
+                _ => continue,
+            };
+            list.push(entry);
+        }
+    }
+    let group_version = if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list}),
+    )
+}

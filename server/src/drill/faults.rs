@@ -1,0 +1,58 @@
+//! Faults the drill can inject into the API server itself: an outage of the
+//! whole API, and failing health checks (e.g. etcd).
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The checks `/livez` and `/readyz` report, as a real kube-apiserver lists them.
+const CHECKS: &[&str] = &[
+    "ping",
+    "log",
+    "etcd",
+    "poststarthook/start-apiserver-admission-initializer",
+    "poststarthook/generic-apiserver-start-informers",
+    "poststarthook/start-kube-aggregator-informers",
+    "poststarthook/scheduling/bootstrap-system-priority-classes",
+    "autoregister-completion",
+];
+
+#[derive(Debug, Default)]
+pub struct Faults {
+    api_down_until: Mutex<Option<Instant>>,
+    failing_checks: Mutex<BTreeSet<String>>,
+}
+
+impl Faults {
+    /// Makes every API request answer 503 until `until`.
+    pub fn set_api_down(&self, until: Option<Instant>) {
+        *self.api_down_until.lock().unwrap_or_else(|e| e.into_inner()) = until;
+    }
+
+    pub fn api_down(&self) -> bool {
+        self.api_down_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    pub fn fail_check(&self, check: &str, failing: bool) {
+        let mut checks = self.failing_checks.lock().unwrap_or_else(|e| e.into_inner());
+        if failing {
+            checks.insert(check.to_owned());
+        } else {
+            checks.remove(check);
+        }
+    }
+
+    /// The checks for `/livez` or `/readyz` and whether each passes.
+    pub fn health_checks(&self, path: &str) -> Vec<(String, bool)> {
+        let failing = self.failing_checks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut checks: Vec<&str> = CHECKS.to_vec();
+        if path == "/readyz" {
+            checks.push("informer-sync");
+            checks.push("shutdown");
+        }
+        checks.into_iter().map(|c| (c.to_owned(), !failing.contains(c))).collect()
+    }
+}

@@ -14,6 +14,7 @@ pub mod selector;
 pub mod serve;
 pub mod store;
 pub mod table;
+pub mod tls;
 
 use std::sync::Arc;
 

@@ -1,8 +1,11 @@
-//! Running a drill cluster on a TCP port, and the kubeconfig that reaches it.
+//! Running a drill cluster on a TCP port over HTTPS, and the kubeconfig that
+//! reaches it.
 
 use super::DrillCluster;
 use super::scenario::Scenario;
+use super::tls::{self, TlsListener};
 use anyhow::Context;
+use base64::Engine;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +15,9 @@ use tokio::net::TcpListener;
 pub struct DrillServer {
     pub cluster: Arc<DrillCluster>,
     pub address: SocketAddr,
-    listener: TcpListener,
+    /// The certificate authority clients must trust, PEM.
+    pub ca_pem: String,
+    listener: TlsListener,
 }
 
 impl DrillServer {
@@ -20,19 +25,20 @@ impl DrillServer {
     pub async fn bind(listen: SocketAddr, scenario: &Scenario, token: String) -> anyhow::Result<DrillServer> {
         let cluster = DrillCluster::new(token);
         scenario.load(&cluster.store).context("cannot load the scenario")?;
-        let listener =
-            TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-        let address = listener.local_addr()?;
-        Ok(DrillServer { cluster, address, listener })
+        let tcp = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let address = tcp.local_addr()?;
+        let certificates = tls::self_signed().context("cannot make the drill cluster's certificates")?;
+        let listener = TlsListener::new(tcp, certificates.server)?;
+        Ok(DrillServer { cluster, address, ca_pem: certificates.ca_pem, listener })
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.address)
+        format!("https://{}", self.address)
     }
 
-    /// A kubeconfig for kubectl and kube-rs, with the bearer token.
+    /// A kubeconfig for kubectl and kube-rs: server, CA and bearer token.
     pub fn kubeconfig(&self) -> String {
-        kubeconfig(&self.url(), &self.cluster.token)
+        kubeconfig(&self.url(), &self.ca_pem, &self.cluster.token)
     }
 
     pub async fn run(self) -> std::io::Result<()> {
@@ -40,7 +46,8 @@ impl DrillServer {
     }
 }
 
-pub fn kubeconfig(server: &str, token: &str) -> String {
+pub fn kubeconfig(server: &str, ca_pem: &str, token: &str) -> String {
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
     format!(
         "apiVersion: v1
 kind: Config
@@ -48,6 +55,7 @@ clusters:
   - name: wheelhouse-drill
     cluster:
       server: {server}
+      certificate-authority-data: {ca}
 contexts:
   - name: wheelhouse-drill
     context:

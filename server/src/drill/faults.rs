@@ -1,7 +1,7 @@
 //! Faults the drill can inject into the API server itself: an outage of the
 //! whole API, and failing health checks (e.g. etcd).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -17,10 +17,23 @@ const CHECKS: &[&str] = &[
     "autoregister-completion",
 ];
 
+/// How a container running an image behaves on the simulated kubelet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageBehaviour {
+    Healthy,
+    /// Starts, exits with status 1, is restarted with back-off.
+    Crashes,
+    /// Cannot be pulled: ErrImagePull, then ImagePullBackOff.
+    Unpullable,
+    /// Killed for exceeding its memory limit, restarted with back-off.
+    OutOfMemory,
+}
+
 #[derive(Debug, Default)]
 pub struct Faults {
     api_down_until: Mutex<Option<Instant>>,
     failing_checks: Mutex<BTreeSet<String>>,
+    images: Mutex<HashMap<String, ImageBehaviour>>,
 }
 
 impl Faults {
@@ -43,6 +56,33 @@ impl Faults {
         } else {
             checks.remove(check);
         }
+    }
+
+    pub fn check_failing(&self, check: &str) -> bool {
+        self.failing_checks.lock().unwrap_or_else(|e| e.into_inner()).contains(check)
+    }
+
+    pub fn set_image(&self, image: &str, behaviour: ImageBehaviour) {
+        let mut images = self.images.lock().unwrap_or_else(|e| e.into_inner());
+        if behaviour == ImageBehaviour::Healthy {
+            images.remove(image);
+        } else {
+            images.insert(image.to_owned(), behaviour);
+        }
+    }
+
+    pub fn image(&self, image: &str) -> ImageBehaviour {
+        self.images
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(image)
+            .copied()
+            .unwrap_or(ImageBehaviour::Healthy)
+    }
+
+    /// Whether any image misbehaves, so the kubelet has restarts to play out.
+    pub fn any_image_faults(&self) -> bool {
+        !self.images.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
     }
 
     /// The checks for `/livez` or `/readyz` and whether each passes.

@@ -3,6 +3,7 @@
 //! here, apart from the HTTP layer (`api`) that speaks the wire protocol.
 
 pub mod api;
+pub mod controllers;
 pub mod disruption;
 pub mod faults;
 pub mod field_selector;

@@ -41,8 +41,12 @@ impl DrillServer {
         kubeconfig(&self.url(), &self.ca_pem, &self.cluster.token)
     }
 
+    /// Serves the API and runs the controllers until the process ends.
     pub async fn run(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.cluster.router()).await
+        let controllers = super::controllers::spawn(&self.cluster);
+        let result = axum::serve(self.listener, self.cluster.router()).await;
+        controllers.abort();
+        result
     }
 }
 

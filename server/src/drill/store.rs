@@ -167,6 +167,19 @@ fn random_uid() -> String {
     format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
 }
 
+/// Drops `null` fields, as decoding into the API's typed objects does on a
+/// real server (e.g. the `creationTimestamp: null` kubectl sends in templates).
+pub fn strip_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
 fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
     if !object.get("metadata").is_some_and(Value::is_object) {
         object["metadata"] = json!({});
@@ -289,6 +302,7 @@ impl Store {
         if !object.is_object() {
             return Err(StoreError::BadRequest("the body must be a JSON object".into()));
         }
+        strip_nulls(&mut object);
         object["apiVersion"] = json!(resource.api_version());
         object["kind"] = json!(kind);
         let now = timestamp(self.now());
@@ -362,6 +376,7 @@ impl Store {
         if !object.is_object() {
             return Err(StoreError::BadRequest("the body must be a JSON object".into()));
         }
+        strip_nulls(&mut object);
         let sent_version =
             object.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default();
         let current_version =
@@ -682,6 +697,21 @@ mod tests {
         main["metadata"]["labels"] = json!({"x": "y"});
         let main = store.update(PODS, "shop", "web-1", main, false, false).unwrap();
         assert_eq!(main["status"]["phase"], "Running");
+    }
+
+    #[test]
+    fn null_fields_are_dropped_as_a_typed_decode_would() {
+        let store = store_with_namespace("shop");
+        let created = store
+            .create(
+                PODS,
+                "shop",
+                json!({"metadata": {"name": "web-1", "creationTimestamp": null, "labels": {"a": null}}}),
+                false,
+            )
+            .unwrap();
+        assert_eq!(created["metadata"]["labels"], json!({}));
+        assert!(created["metadata"]["creationTimestamp"].is_string());
     }
 
     #[test]

@@ -101,3 +101,62 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
         json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list}),
     )
 }
+
+/// `/openapi/v3`: where each group version's document is.
+pub fn openapi_index() -> Value {
+    let mut paths = serde_json::Map::new();
+    let mut add = |gv_path: String| {
+        let url = format!("/openapi/v3/{gv_path}?hash={}", KUBERNETES_VERSION.replace('.', ""));
+        paths.insert(gv_path, json!({"serverRelativeURL": url}));
+    };
+    add("api/v1".into());
+    for group in resources::GROUPS {
+        add(format!("apis/{group}/v1"));
+    }
+    json!({"paths": paths})
+}
+
+/// `/openapi/v3/api/v1`, `/openapi/v3/apis/GROUP/v1`: the operations of each
+/// resource with their group-version-kind and query parameters. kubectl reads
+/// them to learn that the server validates fields itself (`fieldValidation`),
+/// so it sends objects without validating them against a local schema.
+pub fn openapi_document(group: &str, version: &str) -> Option<Value> {
+    let found = resources::in_group(group, version);
+    if found.is_empty() {
+        return None;
+    }
+    let prefix =
+        if group.is_empty() { format!("/api/{version}") } else { format!("/apis/{group}/{version}") };
+    let parameter =
+        |name: &str| json!({"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": true}});
+    let mut paths = serde_json::Map::new();
+    for r in found {
+        let gvk = json!({"group": r.group, "version": r.version, "kind": r.kind});
+        let mutating = |verb: &str| {
+            json!({
+                "operationId": format!("{verb}{}", r.kind),
+                "x-kubernetes-action": verb,
+                "x-kubernetes-group-version-kind": gvk,
+                "parameters": [parameter("dryRun"), parameter("fieldManager"), parameter("fieldValidation")],
+                "responses": {"200": {"description": "OK"}},
+            })
+        };
+        let read = json!({"x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk, "responses": {"200": {"description": "OK"}}});
+        let (collection, item) = if r.namespaced {
+            (
+                format!("{prefix}/namespaces/{{namespace}}/{}", r.plural),
+                format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", r.plural),
+            )
+        } else {
+            (format!("{prefix}/{}", r.plural), format!("{prefix}/{}/{{name}}", r.plural))
+        };
+        paths.insert(collection, json!({"get": read, "post": mutating("post")}));
+        paths.insert(item, json!({"get": read, "put": mutating("put"), "patch": mutating("patch"), "delete": mutating("delete")}));
+    }
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes (Wheelhouse drill cluster)", "version": KUBERNETES_VERSION},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }))
+}

@@ -41,6 +41,8 @@ pub fn router(cluster: Arc<DrillCluster>) -> Router {
         .route("/healthz", get(health))
         .route("/api", get(|| async { Json(discovery::core_versions()) }))
         .route("/apis", get(|| async { Json(discovery::group_list()) }))
+        .route("/openapi/v3", get(|| async { Json(discovery::openapi_index()) }))
+        .route("/openapi/v3/{*path}", get(openapi_document))
         .fallback(dispatch)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn_with_state(cluster.clone(), guard))
@@ -98,6 +100,24 @@ async fn health(State(cluster): State<Arc<DrillCluster>>, uri: Uri) -> Response 
         "ok".to_owned()
     };
     (code, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+async fn openapi_document(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
+    let segments: Vec<&str> = path.split('/').collect();
+    let document = match segments.as_slice() {
+        ["api", version] => discovery::openapi_document("", version),
+        ["apis", group, version] => discovery::openapi_document(group, version),
+        _ => None,
+    };
+    match document {
+        Some(document) => Json(document).into_response(),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .into_response(),
+    }
 }
 
 /// Where a request points.

@@ -81,6 +81,27 @@ pub enum DrillCommand {
         #[arg(long, env = "WHEELHOUSE_DRILL_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
+    /// Inject a fault: crashloop, image-pull, oom, event-storm (TARGET NAMESPACE/DEPLOYMENT),
+    /// node-notready, node-pressure (TARGET NODE[:memory|disk|pid]), control-plane (TARGET CHECK, e.g. etcd),
+    /// api-down (--seconds N)
+    Fault(FaultArgs),
+    /// Clear a fault injected with `drill fault`
+    Clear(FaultArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FaultArgs {
+    /// crashloop, image-pull, node-notready, node-pressure, oom, control-plane, event-storm, api-down
+    pub kind: String,
+    /// What the fault hits (see `drill fault --help`)
+    #[arg(default_value = "")]
+    pub target: String,
+    /// The kubeconfig `drill serve --write-kubeconfig` wrote
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: PathBuf,
+    /// For api-down: how long; for event-storm: how many events
+    #[arg(long)]
+    pub seconds: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

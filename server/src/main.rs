@@ -5,7 +5,7 @@ use app::domain::account::{Email, NewPassword};
 use app::domain::role::Role;
 use clap::Parser;
 use server::accounts::{Accounts, generate_secret};
-use server::cli::{Cli, Command, DrillCommand, UserCommand};
+use server::cli::{Cli, Command, DrillCommand, FaultArgs, UserCommand};
 use server::config::Settings;
 use server::db::Database;
 use server::startup::Application;
@@ -45,6 +45,8 @@ async fn run(command: Command, settings: Settings, listen_given: bool) -> anyhow
             let listen = if listen_given { settings.listen } else { ([127, 0, 0, 1], 6443).into() };
             drill_serve(listen, write_kubeconfig, scenario, token).await
         }
+        Command::Drill(DrillCommand::Fault(args)) => drill_fault(args, http::Method::POST).await,
+        Command::Drill(DrillCommand::Clear(args)) => drill_fault(args, http::Method::DELETE).await,
         Command::Serve => serve(settings).await,
         Command::Migrate => {
             let db = Database::connect(&settings.database).await?;
@@ -124,4 +126,28 @@ async fn drill_serve(
         server.url()
     );
     server.run().await.context("the drill cluster stopped with an error")
+}
+
+/// Sends a fault to a running drill cluster through its API, with the
+/// kubeconfig's server, certificate authority and token.
+async fn drill_fault(args: FaultArgs, method: http::Method) -> anyhow::Result<()> {
+    use server::drill::fault_injection::{FaultKind, FaultRequest};
+    let kind: FaultKind = args.kind.parse()?;
+    let kubeconfig = kube::config::Kubeconfig::read_from(&args.kubeconfig)
+        .with_context(|| format!("--kubeconfig {}", args.kubeconfig.display()))?;
+    let config =
+        kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+            .await
+            .context("the kubeconfig cannot be used")?;
+    let client = kube::Client::try_from(config)?;
+    let body = serde_json::to_vec(&FaultRequest { kind, target: args.target, seconds: args.seconds })?;
+    let request = http::Request::builder()
+        .method(method)
+        .uri("/drill/v1/faults")
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(body)?;
+    let answer: serde_json::Value =
+        client.request(request).await.context("the drill cluster refused the fault")?;
+    println!("{}", answer["message"].as_str().unwrap_or_default());
+    Ok(())
 }

@@ -207,3 +207,100 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// A drill cluster served over HTTPS on a free port, with its controllers
+/// running, and a kubeconfig for kubectl and kube-rs.
+pub struct TestDrill {
+    pub cluster: std::sync::Arc<server::drill::DrillCluster>,
+    pub kubeconfig: PathBuf,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    dir: PathBuf,
+}
+
+impl TestDrill {
+    pub async fn start() -> TestDrill {
+        TestDrill::start_with_history(server::drill::store::HISTORY_LEN).await
+    }
+
+    pub async fn start_with_history(history_len: usize) -> TestDrill {
+        use server::drill::{DrillCluster, scenario::Scenario, serve::DrillServer, store::Store};
+        let cluster =
+            DrillCluster::with_store(server::accounts::generate_secret(16), Store::with_history(history_len));
+        let drill =
+            DrillServer::bind_cluster("127.0.0.1:0".parse().unwrap(), &Scenario::default_scenario(), cluster)
+                .await
+                .expect("the drill cluster starts");
+        let dir =
+            std::env::temp_dir().join(format!("wheelhouse-drill-{}", server::accounts::generate_secret(6)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kubeconfig = dir.join("kubeconfig");
+        server::drill::serve::write_kubeconfig(&kubeconfig, &drill.kubeconfig()).unwrap();
+        let cluster = drill.cluster.clone();
+        let server = tokio::spawn(drill.run());
+        let test = TestDrill { cluster, kubeconfig, server, dir };
+        test.wait_until("the scenario's pods to be Running and Ready", || {
+            let pods = test
+                .cluster
+                .store
+                .list(server::drill::resources::PODS, &Default::default(), None, None)
+                .unwrap()
+                .items;
+            pods.len() >= 30 && pods.iter().all(server::drill::disruption::is_healthy)
+        })
+        .await;
+        test
+    }
+
+    /// Waits for `condition`, polling, failing after 20 seconds with `what`.
+    pub async fn wait_until(&self, what: &str, mut condition: impl FnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !condition() {
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs real kubectl against this cluster; returns (success, stdout, stderr).
+    pub async fn kubectl(&self, args: &[&str]) -> (bool, String, String) {
+        let kubeconfig = self.kubeconfig.clone();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            let output = std::process::Command::new("kubectl")
+                .args(&args)
+                .env("KUBECONFIG", kubeconfig)
+                .env_remove("HTTPS_PROXY")
+                .output()
+                .expect("kubectl is installed at /usr/bin/kubectl");
+            (
+                output.status.success(),
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            )
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Like [`TestDrill::kubectl`], asserting success; returns stdout.
+    pub async fn kubectl_ok(&self, args: &[&str]) -> String {
+        let (ok, out, err) = self.kubectl(args).await;
+        assert!(ok, "kubectl {} failed:\n{err}\n{out}", args.join(" "));
+        out
+    }
+
+    pub fn get(
+        &self,
+        resource: server::drill::resources::Resource,
+        namespace: &str,
+        name: &str,
+    ) -> serde_json::Value {
+        self.cluster.store.get(resource, namespace, name).unwrap()
+    }
+}
+
+impl Drop for TestDrill {
+    fn drop(&mut self) {
+        self.server.abort();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

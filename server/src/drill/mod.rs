@@ -5,6 +5,7 @@
 pub mod api;
 pub mod controllers;
 pub mod disruption;
+pub mod fault_injection;
 pub mod faults;
 pub mod field_selector;
 pub mod logs;
@@ -30,11 +31,12 @@ pub struct DrillCluster {
 impl DrillCluster {
     /// An empty cluster that accepts `token`.
     pub fn new(token: String) -> Arc<DrillCluster> {
-        Arc::new(DrillCluster {
-            store: Arc::new(store::Store::new()),
-            token,
-            faults: faults::Faults::default(),
-        })
+        DrillCluster::with_store(token, store::Store::new())
+    }
+
+    /// A cluster over a store made by the caller (e.g. with a short watch history).
+    pub fn with_store(token: String, store: store::Store) -> Arc<DrillCluster> {
+        Arc::new(DrillCluster { store: Arc::new(store), token, faults: faults::Faults::default() })
     }
 
     pub fn router(self: &Arc<Self>) -> axum::Router {

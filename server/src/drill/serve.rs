@@ -23,7 +23,15 @@ pub struct DrillServer {
 impl DrillServer {
     /// Loads `scenario` into a new cluster and binds `listen` (port 0 picks one).
     pub async fn bind(listen: SocketAddr, scenario: &Scenario, token: String) -> anyhow::Result<DrillServer> {
-        let cluster = DrillCluster::new(token);
+        DrillServer::bind_cluster(listen, scenario, DrillCluster::new(token)).await
+    }
+
+    /// Like [`DrillServer::bind`], for a cluster made by the caller (e.g. with a short watch history).
+    pub async fn bind_cluster(
+        listen: SocketAddr,
+        scenario: &Scenario,
+        cluster: Arc<DrillCluster>,
+    ) -> anyhow::Result<DrillServer> {
         scenario.load(&cluster.store).context("cannot load the scenario")?;
         let tcp = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let address = tcp.local_addr()?;

@@ -140,6 +140,7 @@ struct Inner {
 /// The store. Cheap to share behind an `Arc`.
 pub struct Store {
     inner: Mutex<Inner>,
+    history_len: usize,
     changes: broadcast::Sender<Arc<Change>>,
     clock: Box<dyn Fn() -> time::OffsetDateTime + Send + Sync>,
 }
@@ -189,10 +190,11 @@ fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
 
 impl Store {
     pub fn new() -> Store {
-        Store::with_clock(Box::new(time::OffsetDateTime::now_utc))
+        Store::with_history(HISTORY_LEN)
     }
 
-    pub fn with_clock(clock: Box<dyn Fn() -> time::OffsetDateTime + Send + Sync>) -> Store {
+    /// A store that keeps only the last `history_len` changes for watches.
+    pub fn with_history(history_len: usize) -> Store {
         let (changes, _) = broadcast::channel(16_384);
         Store {
             inner: Mutex::new(Inner {
@@ -201,8 +203,9 @@ impl Store {
                 history: VecDeque::new(),
                 generated: 0,
             }),
+            history_len: history_len.max(1),
             changes,
-            clock,
+            clock: Box::new(time::OffsetDateTime::now_utc),
         }
     }
 
@@ -522,7 +525,7 @@ impl Store {
             kind,
             object: object.clone(),
         });
-        if inner.history.len() >= HISTORY_LEN {
+        if inner.history.len() >= self.history_len {
             inner.history.pop_front();
         }
         inner.history.push_back(change.clone());
@@ -787,9 +790,17 @@ mod tests {
         let kinds: Vec<_> = backlog.iter().map(|c| c.kind).collect();
         assert_eq!(kinds, [EventType::Added, EventType::Deleted]);
 
-        for i in 0..HISTORY_LEN + 1 {
+        let store_small = Store::with_history(10);
+        store_small.create(NAMESPACES, "", json!({"metadata": {"name": "shop"}}), false).unwrap();
+        let from = store_small.revision();
+        store_small.create(PODS, "shop", pod("web-1", json!({})), false).unwrap();
+        for i in 0..11 {
+            store_small.create(NODES, "", json!({"metadata": {"name": format!("n-{i}")}}), false).unwrap();
+        }
+        assert!(matches!(store_small.watch_from(PODS, from), Err(StoreError::Gone { .. })));
+        for i in 0..3 {
             store.create(NODES, "", json!({"metadata": {"name": format!("n-{i}")}}), false).unwrap();
         }
-        assert!(matches!(store.watch_from(PODS, from), Err(StoreError::Gone { .. })));
+        assert!(store.watch_from(PODS, from).is_ok(), "a long history still reaches back");
     }
 }

@@ -8,6 +8,7 @@ mod subresources;
 mod watch;
 
 use super::DrillCluster;
+use super::fault_injection::{FaultError, FaultRequest};
 use super::field_selector::FieldSelector;
 use super::patch::{self, PatchType};
 use super::resources::{self, Resource};
@@ -42,6 +43,7 @@ pub fn router(cluster: Arc<DrillCluster>) -> Router {
         .route("/api", get(|| async { Json(discovery::core_versions()) }))
         .route("/apis", get(|| async { Json(discovery::group_list()) }))
         .route("/openapi/v3", get(|| async { Json(discovery::openapi_index()) }))
+        .route("/drill/v1/faults", axum::routing::post(inject_fault).delete(clear_fault))
         .route("/openapi/v3/{*path}", get(openapi_document))
         .fallback(dispatch)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -52,7 +54,8 @@ pub fn router(cluster: Arc<DrillCluster>) -> Router {
 /// Bearer-token authentication (health and version are public, as on a real
 /// cluster) and the `api-down` fault.
 async fn guard(State(cluster): State<Arc<DrillCluster>>, request: Request, next: Next) -> Response {
-    if cluster.faults.api_down() {
+    // The drill's own controls stay reachable during an injected outage, so it can be cleared.
+    if cluster.faults.api_down() && !request.uri().path().starts_with("/drill/") {
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable",
@@ -117,6 +120,35 @@ async fn openapi_document(axum::extract::Path(path): axum::extract::Path<String>
             "the server could not find the requested resource",
         )
         .into_response(),
+    }
+}
+
+/// `POST /drill/v1/faults` with a [`FaultRequest`]: injects a fault.
+async fn inject_fault(
+    State(cluster): State<Arc<DrillCluster>>,
+    Json(request): Json<FaultRequest>,
+) -> Response {
+    fault_outcome(cluster.inject(&request), &request)
+}
+
+/// `DELETE /drill/v1/faults` with a [`FaultRequest`]: clears a fault.
+async fn clear_fault(
+    State(cluster): State<Arc<DrillCluster>>,
+    Json(request): Json<FaultRequest>,
+) -> Response {
+    fault_outcome(cluster.clear(&request), &request)
+}
+
+fn fault_outcome(outcome: Result<String, FaultError>, request: &FaultRequest) -> Response {
+    match outcome {
+        Ok(message) => {
+            tracing::info!(fault.kind = ?request.kind, fault.target = %request.target, "{message}");
+            Json(serde_json::json!({"message": message})).into_response()
+        }
+        Err(error @ FaultError::NotFound(_)) => {
+            ApiError::new(StatusCode::NOT_FOUND, "NotFound", error.to_string()).into_response()
+        }
+        Err(error) => ApiError::bad_request(error.to_string()).into_response(),
     }
 }
 

@@ -168,3 +168,64 @@ fn every_command_has_help() {
         assert!(top.contains(flag), "{flag} missing from --help");
     }
 }
+
+/// Kills the child process when the test ends, passed or not.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn drill_serve_writes_a_kubeconfig_that_kubectl_uses_and_faults_reach_the_cluster() {
+    let dir = TempDir::new();
+    let kubeconfig = dir.0.join("kubeconfig");
+    let _serve = Running(
+        Command::new(env!("CARGO_BIN_EXE_wheelhouse"))
+            .args(["drill", "serve", "--listen", "127.0.0.1:0", "--write-kubeconfig"])
+            .arg(&kubeconfig)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the kubeconfig", || kubeconfig.exists());
+    let kubectl = |args: &[&str]| {
+        let output = Command::new("kubectl").args(args).env("KUBECONFIG", &kubeconfig).output().unwrap();
+        (output.status.success(), stdout(&output))
+    };
+    wait_for("checkout to run", || {
+        let (_, out) = kubectl(&["get", "pods", "-n", "shop", "-l", "app=checkout", "--no-headers"]);
+        out.lines().filter(|l| l.contains("Running")).count() == 3
+    });
+
+    let kc = kubeconfig.to_str().unwrap();
+    let fault = wheelhouse(&["drill", "fault", "node-notready", "worker-1", "--kubeconfig", kc], "", &[]);
+    assert!(fault.status.success(), "{}", stderr(&fault));
+    assert!(stdout(&fault).contains("worker-1"), "{}", stdout(&fault));
+    let (_, node) = kubectl(&["get", "node", "worker-1", "--no-headers"]);
+    assert!(node.contains("NotReady"), "{node}");
+
+    let clear = wheelhouse(&["drill", "clear", "node-notready", "worker-1", "--kubeconfig", kc], "", &[]);
+    assert!(clear.status.success(), "{}", stderr(&clear));
+    let (_, node) = kubectl(&["get", "node", "worker-1", "--no-headers"]);
+    assert!(node.split_whitespace().nth(1) == Some("Ready"), "{node}");
+
+    let unknown = wheelhouse(&["drill", "fault", "meteor", "x", "--kubeconfig", kc], "", &[]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("unknown fault 'meteor'"), "{}", stderr(&unknown));
+    let missing = wheelhouse(&["drill", "fault", "crashloop", "shop/nothing", "--kubeconfig", kc], "", &[]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("not found"), "{}", stderr(&missing));
+}

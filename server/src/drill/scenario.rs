@@ -214,6 +214,38 @@ impl Scenario {
     }
 }
 
+impl Scenario {
+    /// Creates every workload's pods directly, bound round-robin to the worker
+    /// nodes and already Running and Ready, as a settled cluster would hold
+    /// them. For benchmarks, where running the controllers over 150,000 pods
+    /// would measure the controllers instead of the API.
+    pub fn load_running_pods(&self, store: &Store) -> Result<(), ScenarioError> {
+        let workers: Vec<&NodeSpec> = self.nodes.iter().filter(|n| n.roles.is_empty()).collect();
+        let now = timestamp(store.now());
+        let mut n = 0usize;
+        for w in &self.workloads {
+            for i in 0..w.replicas {
+                let node = &workers[n % workers.len().max(1)].name;
+                let ip = format!("10.{}.{}.{}", 64 + n / 65_536 % 64, n / 256 % 256, n % 256);
+                n += 1;
+                let mut pod = json!({
+                    "metadata": {"name": format!("{}-{i:05}", w.name), "labels": {"app": w.name}},
+                    "spec": deployment(&w.namespace, &w.name, 1, &w.image, w.port, "app")["spec"]["template"]["spec"].clone(),
+                });
+                pod["spec"]["nodeName"] = json!(node);
+                let ready = |kind: &str| json!({"type": kind, "status": "True", "lastTransitionTime": now});
+                pod["status"] = json!({
+                    "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": now, "qosClass": "Burstable",
+                    "conditions": [ready("Initialized"), ready("Ready"), ready("ContainersReady"), ready("PodScheduled")],
+                    "containerStatuses": [{"name": w.name, "image": w.image, "ready": true, "started": true, "restartCount": 0, "state": {"running": {"startedAt": now}}}],
+                });
+                store.create(PODS, &w.namespace, pod, false)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn node_object(node: &NodeSpec, index: usize, version: &str, now: &str) -> Value {
     let mut labels = json!({
         "kubernetes.io/hostname": node.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",

@@ -33,6 +33,11 @@ impl DrillServer {
         cluster: Arc<DrillCluster>,
     ) -> anyhow::Result<DrillServer> {
         scenario.load(&cluster.store).context("cannot load the scenario")?;
+        DrillServer::bind_loaded(listen, cluster).await
+    }
+
+    /// Serves a cluster whose objects the caller has already loaded.
+    pub async fn bind_loaded(listen: SocketAddr, cluster: Arc<DrillCluster>) -> anyhow::Result<DrillServer> {
         let tcp = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let address = tcp.local_addr()?;
         let certificates = tls::self_signed().context("cannot make the drill cluster's certificates")?;
@@ -55,6 +60,12 @@ impl DrillServer {
         let result = axum::serve(self.listener, self.cluster.router()).await;
         controllers.abort();
         result
+    }
+
+    /// Serves the API without controllers: the objects change only through
+    /// requests (used by the benchmark, whose pods are loaded already running).
+    pub async fn run_api_only(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.cluster.router()).await
     }
 }
 

@@ -9,6 +9,7 @@ use super::resources::{self, Resource};
 use app::domain::label_selector::LabelSelector;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
@@ -100,7 +101,6 @@ pub struct Page {
     pub revision: u64,
     /// Set when more items follow: pass it back as `continue`.
     pub next: Option<String>,
-    pub remaining: usize,
 }
 
 /// The labels of an object, as a map.
@@ -245,43 +245,43 @@ impl Store {
             Some(token) if !token.is_empty() => Some(decode_continue(token)?),
             _ => None,
         };
-        let start = Key {
-            resource,
-            namespace: filter.namespace.clone().filter(|_| resource.namespaced).unwrap_or_default(),
-            name: String::new(),
+        let namespace = filter.namespace.clone().filter(|_| resource.namespaced);
+        // Start after the continue token's key, or at the first key of the
+        // resource (and namespace): both are one B-tree seek.
+        let start = match &after {
+            Some((ns, name)) => Bound::Excluded(Key { resource, namespace: ns.clone(), name: name.clone() }),
+            None => Bound::Included(Key {
+                resource,
+                namespace: namespace.clone().unwrap_or_default(),
+                name: String::new(),
+            }),
         };
         let mut items = Vec::new();
         let mut next = None;
-        let mut remaining = 0;
-        for (key, object) in inner.objects.range(start..) {
+        for (key, object) in inner.objects.range((start, Bound::Unbounded)) {
             if key.resource != resource {
                 break;
             }
-            if let Some(ns) = filter.namespace.as_deref().filter(|_| resource.namespaced)
+            if let Some(ns) = namespace.as_deref()
                 && key.namespace != ns
             {
                 break;
             }
-            if let Some((ns, name)) = &after
-                && (&key.namespace, &key.name) <= (ns, name)
+            if !filter.labels.is_empty() && !filter.labels.matches(&labels_of(object))
+                || !filter.fields.matches(object)
             {
                 continue;
             }
-            if !filter.labels.matches(&labels_of(object)) || !filter.fields.matches(object) {
-                continue;
-            }
             if limit.is_some_and(|l| items.len() >= l) {
-                if next.is_none() {
-                    let last =
-                        items.last().map(|o: &Value| (namespace_of(o).to_owned(), name_of(o).to_owned()));
-                    next = last.map(|(ns, name)| encode_continue(&ns, &name));
-                }
-                remaining += 1;
-                continue;
+                // One more match exists: hand out a token and stop, so each
+                // page costs its own length, not the rest of the list.
+                let last = items.last().map(|o: &Value| (namespace_of(o).to_owned(), name_of(o).to_owned()));
+                next = last.map(|(ns, name)| encode_continue(&ns, &name));
+                break;
             }
             items.push(object.clone());
         }
-        Ok(Page { items, revision: inner.revision, next, remaining })
+        Ok(Page { items, revision: inner.revision, next })
     }
 
     /// Objects of `resource` whose ownerReferences name `owner_uid`.
@@ -743,7 +743,6 @@ mod tests {
         let in_shop = Filter { namespace: Some("shop".into()), ..web.clone() };
         let first = store.list(PODS, &in_shop, Some(2), None).unwrap();
         assert_eq!(first.items.iter().map(name_of).collect::<Vec<_>>(), ["web-0", "web-1"]);
-        assert_eq!(first.remaining, 3);
         let second = store.list(PODS, &in_shop, Some(2), first.next.as_deref()).unwrap();
         assert_eq!(second.items.iter().map(name_of).collect::<Vec<_>>(), ["web-2", "web-3"]);
         let third = store.list(PODS, &in_shop, Some(2), second.next.as_deref()).unwrap();

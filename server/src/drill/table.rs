@@ -103,10 +103,11 @@ fn node_status(node: &Value) -> String {
     let conditions =
         node.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
     let ready = conditions.iter().find(|c| text(c, "/type") == "Ready").map(|c| text(c, "/status"));
+    // As the API server prints it: any Ready status but True reads NotReady.
     let mut status = match ready.as_deref() {
         Some("True") => "Ready".to_owned(),
-        Some("False") => "NotReady".to_owned(),
-        _ => "Unknown".to_owned(),
+        Some(_) => "NotReady".to_owned(),
+        None => "Unknown".to_owned(),
     };
     if node.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
         status.push_str(",SchedulingDisabled");
@@ -457,6 +458,8 @@ mod tests {
     fn a_cordoned_not_ready_node_says_both() {
         let node = json!({"spec": {"unschedulable": true}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}});
         assert_eq!(node_status(&node), "NotReady,SchedulingDisabled");
+        let unreachable = json!({"status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}});
+        assert_eq!(node_status(&unreachable), "NotReady");
     }
 
     #[test]

@@ -336,7 +336,6 @@ async fn handle(
             let mut metadata = serde_json::json!({"resourceVersion": page.revision.to_string()});
             if let Some(next) = page.next {
                 metadata["continue"] = Value::from(next);
-                metadata["remainingItemCount"] = Value::from(page.remaining);
             }
             Ok(Json(serde_json::json!({
                 "kind": resource.list_kind(),

@@ -5,17 +5,28 @@
 use futures_util::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    Api, DeleteParams, EvictParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::runtime::watcher;
 use server::drill::fault_injection::{FaultKind, FaultRequest};
 use tests::TestDrill;
 
 async fn client(drill: &TestDrill) -> kube::Client {
+    kube::Client::try_from(config(drill).await).unwrap()
+}
+
+async fn config(drill: &TestDrill) -> kube::Config {
     let kubeconfig = kube::config::Kubeconfig::read_from(&drill.kubeconfig).unwrap();
-    let config =
-        kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-            .await
-            .unwrap();
+    kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+        .await
+        .unwrap()
+}
+
+/// A client that reports 429 and 503 at once instead of retrying them.
+async fn client_without_retries(drill: &TestDrill) -> kube::Client {
+    let mut config = config(drill).await;
+    config.default_retry = false;
     kube::Client::try_from(config).unwrap()
 }
 
@@ -253,4 +264,81 @@ async fn while_the_api_is_down_nothing_is_served_and_clients_recover_after() {
     let recovered =
         tokio::time::timeout(std::time::Duration::from_secs(20), retrying).await.unwrap().unwrap().unwrap();
     assert_eq!(recovered.items.len(), 6, "the retried request succeeds once the API is back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_eviction_past_a_budget_is_refused_with_429_and_then_allowed() {
+    let drill = TestDrill::start().await;
+    let client = client_without_retries(&drill).await;
+    let budgets: Api<k8s_openapi::api::policy::v1::PodDisruptionBudget> =
+        Api::namespaced(client.clone(), "payments");
+    budgets
+        .patch(
+            "payments-api",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"minAvailable": 3}})),
+        )
+        .await
+        .unwrap();
+    let pods: Api<Pod> = Api::namespaced(client, "payments");
+    let victim = pods.list(&ListParams::default().labels("app=payments-api")).await.unwrap().items[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    let refused = pods.evict(&victim, &EvictParams::default()).await.unwrap_err();
+    match refused {
+        kube::Error::Api(e) => {
+            assert_eq!(e.code, 429);
+            assert!(e.message.contains("disruption budget"), "{}", e.message);
+        }
+        other => panic!("expected 429, got {other:?}"),
+    }
+    assert!(pods.get_opt(&victim).await.unwrap().is_some(), "the pod stays");
+
+    budgets
+        .patch(
+            "payments-api",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"minAvailable": 2}})),
+        )
+        .await
+        .unwrap();
+    drill
+        .wait_until("the budget to allow one disruption", || {
+            drill.get(server::drill::resources::PDBS, "payments", "payments-api")["status"]["disruptionsAllowed"] == 1
+        })
+        .await;
+    pods.evict(&victim, &EvictParams::default()).await.unwrap();
+    let terminating = pods.get_opt(&victim).await.unwrap();
+    assert!(
+        terminating.is_none_or(|p| p.metadata.deletion_timestamp.is_some()),
+        "an evicted pod is terminating or gone"
+    );
+    drill
+        .wait_until("the evicted pod to be gone and replaced", || {
+            let list = drill
+                .cluster
+                .store
+                .list(
+                    server::drill::resources::PODS,
+                    &server::drill::store::Filter {
+                        namespace: Some("payments".into()),
+                        ..Default::default()
+                    },
+                    None,
+                    None,
+                )
+                .unwrap()
+                .items;
+            let api: Vec<_> = list
+                .iter()
+                .filter(|p| server::drill::store::name_of(p).starts_with("payments-api-"))
+                .collect();
+            api.len() == 3
+                && api.iter().all(|p| {
+                    server::drill::store::name_of(p) != victim && server::drill::disruption::is_healthy(p)
+                })
+        })
+        .await;
 }

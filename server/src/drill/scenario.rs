@@ -21,6 +21,39 @@ pub struct Scenario {
     pub namespaces: Vec<String>,
     #[serde(default)]
     pub workloads: Vec<WorkloadSpec>,
+    /// Faults injected at set times after the cluster starts, for drills.
+    #[serde(default)]
+    pub faults: Vec<TimedFault>,
+}
+
+/// A fault on the scenario's timeline.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TimedFault {
+    /// When, after start: `90s`, `5m`, `1h`.
+    pub at: String,
+    pub kind: super::fault_injection::FaultKind,
+    #[serde(default)]
+    pub target: String,
+    #[serde(default)]
+    pub seconds: Option<u64>,
+    /// Clears the fault this long after it was injected.
+    #[serde(default)]
+    pub clear_after: Option<String>,
+}
+
+/// Parses `90s`, `5m`, `1h` (or plain seconds).
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = number.parse().ok()?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(seconds))
 }
 
 fn default_version() -> String {
@@ -78,11 +111,21 @@ pub enum ScenarioError {
     Parse(#[from] serde_yaml_ng::Error),
     #[error("the scenario could not be loaded: {0}")]
     Store(#[from] StoreError),
+    #[error("'{0}' is not a time on the fault timeline: expected e.g. 90s, 5m or 1h")]
+    Timeline(String),
 }
 
 impl Scenario {
     pub fn parse(yaml: &str) -> Result<Scenario, ScenarioError> {
-        Ok(serde_yaml_ng::from_str(yaml)?)
+        let scenario: Scenario = serde_yaml_ng::from_str(yaml)?;
+        for fault in &scenario.faults {
+            for when in std::iter::once(&fault.at).chain(fault.clear_after.as_ref()) {
+                if parse_duration(when).is_none() {
+                    return Err(ScenarioError::Timeline(when.clone()));
+                }
+            }
+        }
+        Ok(scenario)
     }
 
     pub fn default_scenario() -> Scenario {
@@ -127,6 +170,7 @@ impl Scenario {
             nodes: node_specs,
             namespaces,
             workloads,
+            faults: Vec::new(),
         }
     }
 
@@ -381,9 +425,26 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_drill_scenario_loads() {
+        let s = Scenario::parse(include_str!("../../scenarios/checkout-drill.yaml")).unwrap();
+        assert_eq!(s.faults.len(), 2);
+        s.load(&Store::new()).unwrap();
+    }
+
+    #[test]
     fn a_scenario_with_an_unknown_field_is_refused() {
         let err = Scenario::parse("name: x\nnodes: []\nnodez: []\n").unwrap_err();
         assert!(err.to_string().contains("nodez"), "{err}");
+    }
+
+    #[test]
+    fn a_fault_timeline_parses_and_bad_times_are_refused() {
+        let yaml = "name: x\nnodes: []\nfaults:\n  - at: 90s\n    kind: crashloop\n    target: shop/checkout\n    clearAfter: 5m\n";
+        let s = Scenario::parse(yaml).unwrap();
+        assert_eq!(s.faults[0].kind, crate::drill::fault_injection::FaultKind::Crashloop);
+        assert_eq!(parse_duration(&s.faults[0].at), Some(std::time::Duration::from_secs(90)));
+        let bad = Scenario::parse(&yaml.replace("90s", "soon")).unwrap_err();
+        assert!(bad.to_string().contains("'soon'"), "{bad}");
     }
 
     #[test]

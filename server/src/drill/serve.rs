@@ -18,6 +18,7 @@ pub struct DrillServer {
     /// The certificate authority clients must trust, PEM.
     pub ca_pem: String,
     listener: TlsListener,
+    timeline: Vec<super::scenario::TimedFault>,
 }
 
 impl DrillServer {
@@ -33,7 +34,9 @@ impl DrillServer {
         cluster: Arc<DrillCluster>,
     ) -> anyhow::Result<DrillServer> {
         scenario.load(&cluster.store).context("cannot load the scenario")?;
-        DrillServer::bind_loaded(listen, cluster).await
+        let mut server = DrillServer::bind_loaded(listen, cluster).await?;
+        server.timeline = scenario.faults.clone();
+        Ok(server)
     }
 
     /// Serves a cluster whose objects the caller has already loaded.
@@ -42,7 +45,7 @@ impl DrillServer {
         let address = tcp.local_addr()?;
         let certificates = tls::self_signed().context("cannot make the drill cluster's certificates")?;
         let listener = TlsListener::new(tcp, certificates.server)?;
-        Ok(DrillServer { cluster, address, ca_pem: certificates.ca_pem, listener })
+        Ok(DrillServer { cluster, address, ca_pem: certificates.ca_pem, listener, timeline: Vec::new() })
     }
 
     pub fn url(&self) -> String {
@@ -57,8 +60,10 @@ impl DrillServer {
     /// Serves the API and runs the controllers until the process ends.
     pub async fn run(self) -> std::io::Result<()> {
         let controllers = super::controllers::spawn(&self.cluster);
+        let timeline = tokio::spawn(play_timeline(self.cluster.clone(), self.timeline));
         let result = axum::serve(self.listener, self.cluster.router()).await;
         controllers.abort();
+        timeline.abort();
         result
     }
 
@@ -106,4 +111,33 @@ pub fn write_kubeconfig(path: &Path, contents: &str) -> anyhow::Result<()> {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     }
     Ok(())
+}
+
+/// Injects (and, where asked, clears) the scenario's faults at their times.
+async fn play_timeline(cluster: Arc<DrillCluster>, timeline: Vec<super::scenario::TimedFault>) {
+    use super::fault_injection::FaultRequest;
+    use super::scenario::parse_duration;
+    let start = tokio::time::Instant::now();
+    let mut steps: Vec<(std::time::Duration, bool, FaultRequest)> = Vec::new();
+    for fault in timeline {
+        let request = FaultRequest { kind: fault.kind, target: fault.target, seconds: fault.seconds };
+        let at = parse_duration(&fault.at).unwrap_or_default();
+        if let Some(after) = fault.clear_after.as_deref().and_then(parse_duration) {
+            steps.push((at + after, false, request.clone()));
+        }
+        steps.push((at, true, request));
+    }
+    steps.sort_by_key(|(at, _, _)| *at);
+    for (at, inject, request) in steps {
+        tokio::time::sleep_until(start + at).await;
+        let outcome = if inject { cluster.inject(&request) } else { cluster.clear(&request) };
+        match outcome {
+            Ok(message) => {
+                tracing::info!(fault.kind = ?request.kind, fault.target = %request.target, "drill timeline: {message}")
+            }
+            Err(error) => {
+                tracing::warn!(fault.kind = ?request.kind, error = %error, "drill timeline: fault not applied")
+            }
+        }
+    }
 }

@@ -474,6 +474,41 @@ impl Store {
         Ok(result.unwrap_or(object))
     }
 
+    /// Deletes a pod the way the API server does when a grace period applies:
+    /// a pod bound to a node is only marked (`deletionTimestamp`) and the
+    /// kubelet removes it once its containers have stopped; anything else, or
+    /// a grace period of 0, is deleted at once.
+    pub fn delete_gracefully(
+        &self,
+        resource: Resource,
+        namespace: &str,
+        name: &str,
+        grace_seconds: Option<i64>,
+        dry_run: bool,
+    ) -> Result<Value> {
+        let current = self.get(resource, namespace, name)?;
+        let bound = current.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+        let grace = grace_seconds
+            .or_else(|| current.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64))
+            .unwrap_or(30);
+        if resources::storage_of(resource) != resources::PODS || !bound || grace <= 0 {
+            return self.delete(resource, namespace, name, dry_run);
+        }
+        if current.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null()) {
+            return Ok(current);
+        }
+        let mut marked = current;
+        let at = self.now() + time::Duration::seconds(grace);
+        metadata_mut(&mut marked).insert("deletionTimestamp".into(), json!(timestamp(at)));
+        metadata_mut(&mut marked).insert("deletionGracePeriodSeconds".into(), json!(grace));
+        if dry_run {
+            return Ok(marked);
+        }
+        let mut inner = self.lock();
+        let key = key_of(resource, namespace, name);
+        Ok(self.commit(&mut inner, key, marked, EventType::Modified))
+    }
+
     /// The changes after `revision` that match, and a receiver for those to come.
     /// 410 Gone when the history no longer reaches back that far.
     pub fn watch_from(&self, resource: Resource, revision: u64) -> Result<(Vec<Arc<Change>>, Subscription)> {

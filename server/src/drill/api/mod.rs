@@ -451,7 +451,11 @@ fn object(
                     .get("dryRun")
                     .and_then(Value::as_array)
                     .is_some_and(|v| v.iter().any(|d| d == "All"));
-            Ok(Json(store.delete(resource, namespace, name, dry_run)?).into_response())
+            let grace = query
+                .get("gracePeriodSeconds")
+                .and_then(|g| g.parse::<i64>().ok())
+                .or_else(|| options.get("gracePeriodSeconds").and_then(Value::as_i64));
+            Ok(Json(store.delete_gracefully(resource, namespace, name, grace, dry_run)?).into_response())
         }
         _ => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,

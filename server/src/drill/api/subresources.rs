@@ -128,7 +128,8 @@ pub fn evict(
             .pointer("/deleteOptions/dryRun")
             .and_then(Value::as_array)
             .is_some_and(|v| v.iter().any(|d| d == "All"));
-    store.delete(PODS, namespace, name, dry_run)?;
+    let grace = eviction.pointer("/deleteOptions/gracePeriodSeconds").and_then(Value::as_i64);
+    store.delete_gracefully(PODS, namespace, name, grace, dry_run)?;
     Ok(success(StatusCode::CREATED))
 }
 

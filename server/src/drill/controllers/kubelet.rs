@@ -11,6 +11,13 @@ use crate::drill::store::{Filter, Store, name_of, namespace_of, timestamp, uid_o
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
+/// Marks a terminating pod whose Killing events were written, so they are written once.
+const KILLING: &str = "drill.wheelhouse.dev/killing";
+
+fn pod_has_killing_event(pod: &Value) -> bool {
+    pod.pointer("/metadata/annotations").and_then(|a| a.get(KILLING)).is_some()
+}
+
 /// Restart back-off, compressed from the real 10 s doubling to 5 minutes:
 /// 1 s doubling to 16 s, so drills play out in seconds.
 fn back_off_seconds(restarts: i64) -> i64 {
@@ -36,6 +43,42 @@ pub fn reconcile(store: &Store, faults: &Faults) -> bool {
     let stamp = timestamp(now);
     let mut changed = false;
     for pod in pods {
+        if let Some(deadline) = parse_time(pod.pointer("/metadata/deletionTimestamp")) {
+            // Containers stop quickly in the drill: a terminating pod goes one
+            // second after it was asked to, not after its whole grace period.
+            let grace =
+                pod.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0);
+            let asked = deadline - time::Duration::seconds(grace);
+            let stopped = (now - asked).whole_milliseconds() >= 1000;
+            if stopped && store.delete(PODS, namespace_of(&pod), name_of(&pod), false).is_ok() {
+                changed = true;
+            } else if !stopped
+                && pod.pointer("/status/containerStatuses").is_some_and(|_| !pod_has_killing_event(&pod))
+            {
+                let names: Vec<String> = pod
+                    .pointer("/spec/containers")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                    .collect();
+                for container in names {
+                    emit(
+                        store,
+                        &pod,
+                        "Normal",
+                        "Killing",
+                        &format!("Stopping container {container}"),
+                        "kubelet",
+                    );
+                }
+                let mut marked = pod.clone();
+                marked["metadata"]["annotations"][KILLING] = json!("true");
+                changed |=
+                    store.update(PODS, namespace_of(&pod), name_of(&pod), marked, false, false).is_ok();
+            }
+            continue;
+        }
         let Some(node_name) = pod.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty())
         else {
             continue;

@@ -1,6 +1,6 @@
 //! The drill cluster's controllers, run in one loop: deterministic passes over
-//! the store until nothing changes, then again when something does (and every
-//! second while crash loops play out).
+//! the store until nothing changes, then again when something does, and once a
+//! second for what is due by the clock (restart back-off, terminating pods).
 
 mod events;
 mod kubelet;
@@ -58,8 +58,9 @@ pub fn spawn(cluster: &Arc<DrillCluster>) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             let Some(cluster) = weak.upgrade() else { return };
             let revision = cluster.store.revision();
-            let timed_work =
-                cluster.faults.any_image_faults() && last_full.elapsed() >= Duration::from_secs(1);
+            // Some work is due by the clock, not by a change: restarts with
+            // back-off and pods finishing termination. A pass a second covers both.
+            let timed_work = last_full.elapsed() >= Duration::from_secs(1);
             if revision == last_revision && !timed_work {
                 continue;
             }

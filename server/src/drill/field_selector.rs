@@ -48,6 +48,10 @@ impl FieldSelector {
         Ok(FieldSelector { requirements })
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.requirements.is_empty()
+    }
+
     /// The value of a selector on `metadata.name`, if it pins one name (as
     /// `kubectl get pod NAME --watch` does).
     pub fn pinned_name(&self) -> Option<&str> {

@@ -51,7 +51,48 @@ pub struct Change {
     pub resource: Resource,
     pub namespace: String,
     pub kind: EventType,
-    pub object: Value,
+    pub object: Stored,
+}
+
+/// An object as the store keeps it: its compact JSON text, shared with the
+/// watch history, plus the labels and owner uids that selectors and cascading
+/// deletion look at, so those need no parsing. Far smaller than a parsed tree.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    json: Arc<str>,
+    labels: Arc<BTreeMap<String, String>>,
+    owners: Arc<[String]>,
+}
+
+impl Stored {
+    fn new(object: &Value) -> Stored {
+        let owners = object
+            .pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .map(|refs| {
+                refs.iter().filter_map(|r| r.get("uid").and_then(Value::as_str).map(str::to_owned)).collect()
+            })
+            .unwrap_or_default();
+        Stored {
+            json: serde_json::to_string(object).unwrap_or_default().into(),
+            labels: Arc::new(labels_of(object)),
+            owners,
+        }
+    }
+
+    /// The object, parsed.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+    }
+
+    /// The object's JSON text, as stored.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    fn owned_by(&self, uid: &str) -> bool {
+        self.owners.iter().any(|o| o == uid)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -85,6 +126,14 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// Whether a stored object matches, parsing it only for field selectors.
+    pub fn matches_stored(&self, key_namespace: &str, object: &Stored) -> bool {
+        let namespace_ok = self.namespace.as_deref().is_none_or(|ns| ns == key_namespace);
+        namespace_ok
+            && (self.labels.is_empty() || self.labels.matches(&object.labels))
+            && (self.fields.is_empty() || self.fields.matches(&object.value()))
+    }
+
     pub fn matches(&self, object: &Value) -> bool {
         let namespace_ok = self
             .namespace
@@ -131,7 +180,7 @@ pub fn timestamp(at: time::OffsetDateTime) -> String {
 }
 
 struct Inner {
-    objects: BTreeMap<Key, Value>,
+    objects: BTreeMap<Key, Stored>,
     revision: u64,
     history: VecDeque<Arc<Change>>,
     generated: u64,
@@ -226,7 +275,7 @@ impl Store {
         self.lock()
             .objects
             .get(&key_of(resource, namespace, name))
-            .cloned()
+            .map(Stored::value)
             .ok_or_else(|| StoreError::NotFound { kind: resource.plural.to_owned(), name: name.to_owned() })
     }
 
@@ -258,6 +307,7 @@ impl Store {
         };
         let mut items = Vec::new();
         let mut next = None;
+        let mut last_key: Option<(String, String)> = None;
         for (key, object) in inner.objects.range((start, Bound::Unbounded)) {
             if key.resource != resource {
                 break;
@@ -267,19 +317,18 @@ impl Store {
             {
                 break;
             }
-            if !filter.labels.is_empty() && !filter.labels.matches(&labels_of(object))
-                || !filter.fields.matches(object)
-            {
+            if !filter.matches_stored(&key.namespace, object) {
                 continue;
             }
             if limit.is_some_and(|l| items.len() >= l) {
                 // One more match exists: hand out a token and stop, so each
                 // page costs its own length, not the rest of the list.
-                let last = items.last().map(|o: &Value| (namespace_of(o).to_owned(), name_of(o).to_owned()));
+                let last = last_key.take();
                 next = last.map(|(ns, name)| encode_continue(&ns, &name));
                 break;
             }
-            items.push(object.clone());
+            items.push(object.value());
+            last_key = Some((key.namespace.clone(), key.name.clone()));
         }
         Ok(Page { items, revision: inner.revision, next })
     }
@@ -372,7 +421,7 @@ impl Store {
     ) -> Result<Value> {
         let mut inner = self.lock();
         let key = key_of(resource, namespace, name);
-        let current = inner.objects.get(&key).cloned().ok_or_else(|| StoreError::NotFound {
+        let current = inner.objects.get(&key).map(Stored::value).ok_or_else(|| StoreError::NotFound {
             kind: resource.plural.to_owned(),
             name: name.to_owned(),
         })?;
@@ -439,7 +488,7 @@ impl Store {
     pub fn delete(&self, resource: Resource, namespace: &str, name: &str, dry_run: bool) -> Result<Value> {
         let mut inner = self.lock();
         let key = key_of(resource, namespace, name);
-        let object = inner.objects.get(&key).cloned().ok_or_else(|| StoreError::NotFound {
+        let object = inner.objects.get(&key).map(Stored::value).ok_or_else(|| StoreError::NotFound {
             kind: resource.plural.to_owned(),
             name: name.to_owned(),
         })?;
@@ -449,14 +498,15 @@ impl Store {
         let mut doomed = vec![key];
         let mut result = None;
         while let Some(key) = doomed.pop() {
-            let Some(object) = inner.objects.remove(&key) else { continue };
+            let Some(stored) = inner.objects.remove(&key) else { continue };
+            let object = stored.value();
             let uid = uid_of(&object).to_owned();
             let ns = key.namespace.clone();
             doomed.extend(
                 inner
                     .objects
                     .iter()
-                    .filter(|(k, o)| (k.namespace == ns || !k.resource.namespaced) && is_owned_by(o, &uid))
+                    .filter(|(k, o)| (k.namespace == ns || !k.resource.namespaced) && o.owned_by(&uid))
                     .map(|(k, _)| k.clone()),
             );
             if key.resource == resources::NAMESPACES {
@@ -468,7 +518,7 @@ impl Store {
                         .cloned(),
                 );
             }
-            let deleted = self.record(&mut inner, &key, object, EventType::Deleted);
+            let (deleted, _) = self.record(&mut inner, &key, object, EventType::Deleted);
             result.get_or_insert(deleted);
         }
         Ok(result.unwrap_or(object))
@@ -535,37 +585,38 @@ impl Store {
         let items = inner
             .objects
             .iter()
-            .filter(|(k, o)| k.resource == resource && filter.matches(o))
-            .map(|(_, o)| o.clone())
+            .filter(|(k, o)| k.resource == resource && filter.matches_stored(&k.namespace, o))
+            .map(|(_, o)| o.value())
             .collect();
         (items, inner.revision, self.changes.subscribe())
     }
 
     fn commit(&self, inner: &mut Inner, key: Key, object: Value, kind: EventType) -> Value {
-        let object = self.record(inner, &key, object, kind);
-        inner.objects.insert(key, object.clone());
+        let (object, stored) = self.record(inner, &key, object, kind);
+        inner.objects.insert(key, stored);
         object
     }
 
     /// Stamps a new resourceVersion on `object`, keeps the change in the history
     /// and tells the watchers.
-    fn record(&self, inner: &mut Inner, key: &Key, mut object: Value, kind: EventType) -> Value {
+    fn record(&self, inner: &mut Inner, key: &Key, mut object: Value, kind: EventType) -> (Value, Stored) {
         inner.revision += 1;
         let revision = inner.revision;
         metadata_mut(&mut object).insert("resourceVersion".into(), json!(revision.to_string()));
+        let stored = Stored::new(&object);
         let change = Arc::new(Change {
             revision,
             resource: key.resource,
             namespace: key.namespace.clone(),
             kind,
-            object: object.clone(),
+            object: stored.clone(),
         });
         if inner.history.len() >= self.history_len {
             inner.history.pop_front();
         }
         inner.history.push_back(change.clone());
         let _ = self.changes.send(change);
-        object
+        (object, stored)
     }
 }
 

@@ -54,10 +54,10 @@ pub fn watch(store: Arc<Store>, request: WatchRequest) -> Response {
                 let mut last = from;
                 let events = backlog
                     .iter()
-                    .filter(|c| request.filter.matches(&c.object))
+                    .filter(|c| request.filter.matches_stored(&c.namespace, &c.object))
                     .map(|c| {
                         last = c.revision;
-                        line(c.kind.as_str(), shaped(&request, &store, c.object.clone()))
+                        event(&request, &store, c)
                     })
                     .collect();
                 (events, Some(changes), last.max(backlog.last().map_or(from, |c| c.revision)))
@@ -92,8 +92,7 @@ pub fn watch(store: Arc<Store>, request: WatchRequest) -> Response {
                     Ok(change) => {
                         if !relevant(&request, &change) { continue; }
                         last_revision = change.revision;
-                        let event = line(change.kind.as_str(), shaped(&request, &store, change.object.clone()));
-                        if tx.send(event).await.is_err() { return; }
+                        if tx.send(event(&request, &store, &change)).await.is_err() { return; }
                     }
                     // A watcher too slow to keep up is closed; it resumes from
                     // its last version, or relists after a 410.
@@ -110,5 +109,13 @@ pub fn watch(store: Arc<Store>, request: WatchRequest) -> Response {
 
 fn relevant(request: &WatchRequest, change: &Change) -> bool {
     change.resource == crate::drill::resources::storage_of(request.resource)
-        && request.filter.matches(&change.object)
+        && request.filter.matches_stored(&change.namespace, &change.object)
+}
+
+/// One watch event line. Plain watches splice the stored JSON text as it is.
+fn event(request: &WatchRequest, store: &Store, change: &Change) -> Bytes {
+    if request.as_table {
+        return line(change.kind.as_str(), shaped(request, store, change.object.value()));
+    }
+    Bytes::from(format!("{{\"type\":\"{}\",\"object\":{}}}\n", change.kind.as_str(), change.object.json()))
 }

@@ -82,22 +82,16 @@ async fn cordon_and_uncordon_flip_unschedulable() {
     assert!(!drill.kubectl_ok(&["get", "node", "worker-2"]).await.contains("SchedulingDisabled"));
 }
 
+async fn set_min_available(drill: &TestDrill, count: u32) {
+    let patch = format!(r#"{{"spec":{{"minAvailable":{count}}}}}"#);
+    drill.kubectl_ok(&["patch", "pdb", "checkout", "-n", "shop", "--type=merge", "-p", &patch]).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drain_is_blocked_by_a_budget_and_completes_once_it_allows() {
     let drill = TestDrill::start().await;
     // checkout has 3 replicas; a budget needing all 3 blocks any eviction.
-    drill
-        .kubectl_ok(&[
-            "patch",
-            "pdb",
-            "checkout",
-            "-n",
-            "shop",
-            "--type=merge",
-            "-p",
-            r#"{"spec":{"minAvailable":3}}"#,
-        ])
-        .await;
+    set_min_available(&drill, 3).await;
     let node = pods_of(&drill, "shop", "checkout")[0]["spec"]["nodeName"].as_str().unwrap().to_owned();
     let (ok, out, err) = drill
         .kubectl(&["drain", &node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=3s"])
@@ -107,18 +101,7 @@ async fn drain_is_blocked_by_a_budget_and_completes_once_it_allows() {
     assert_eq!(drill.get(NODES, "", &node)["spec"]["unschedulable"], true, "drain cordons first");
     assert!(pods_of(&drill, "shop", "checkout").iter().any(|p| p["spec"]["nodeName"] == node.as_str()));
 
-    drill
-        .kubectl_ok(&[
-            "patch",
-            "pdb",
-            "checkout",
-            "-n",
-            "shop",
-            "--type=merge",
-            "-p",
-            r#"{"spec":{"minAvailable":2}}"#,
-        ])
-        .await;
+    set_min_available(&drill, 2).await;
     let out = drill
         .kubectl_ok(&["drain", &node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s"])
         .await;

@@ -80,9 +80,24 @@ fn next_tag(image: &str, suffix: &str) -> String {
     }
 }
 
+/// The image of a deployment's first container.
+fn first_image(deploy: &Value) -> String {
+    deploy
+        .pointer("/spec/template/spec/containers/0/image")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
 const ROLLOUT_NOTE: &str = "drill.wheelhouse.dev/previous-image";
 
 impl DrillCluster {
+    fn deployment(&self, namespace: &str, name: &str) -> Result<Value, FaultError> {
+        self.store
+            .get(DEPLOYMENTS, namespace, name)
+            .map_err(|_| FaultError::NotFound(format!("deployment {namespace}/{name}")))
+    }
+
     /// Injects a fault; returns a sentence saying what changed.
     pub fn inject(&self, request: &FaultRequest) -> Result<String, FaultError> {
         let store = &self.store;
@@ -90,9 +105,7 @@ impl DrillCluster {
             FaultKind::Crashloop | FaultKind::ImagePull => {
                 let kind = if request.kind == FaultKind::Crashloop { "crashloop" } else { "image-pull" };
                 let (ns, name) = deployment_target(kind, &request.target)?;
-                let mut deploy = store
-                    .get(DEPLOYMENTS, &ns, &name)
-                    .map_err(|_| FaultError::NotFound(format!("deployment {ns}/{name}")))?;
+                let mut deploy = self.deployment(&ns, &name)?;
                 let image = deploy
                     .pointer("/spec/template/spec/containers/0/image")
                     .and_then(Value::as_str)
@@ -115,14 +128,9 @@ impl DrillCluster {
             }
             FaultKind::Oom => {
                 let (ns, name) = deployment_target("oom", &request.target)?;
-                let deploy = store
-                    .get(DEPLOYMENTS, &ns, &name)
-                    .map_err(|_| FaultError::NotFound(format!("deployment {ns}/{name}")))?;
-                let image = deploy
-                    .pointer("/spec/template/spec/containers/0/image")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                self.faults.set_image(image, ImageBehaviour::OutOfMemory);
+                let deploy = self.deployment(&ns, &name)?;
+                let image = first_image(&deploy);
+                self.faults.set_image(&image, ImageBehaviour::OutOfMemory);
                 Ok(format!("containers running {image} now exceed their memory limit"))
             }
             FaultKind::NodeNotready | FaultKind::NodePressure => {
@@ -238,9 +246,7 @@ impl DrillCluster {
         match request.kind {
             FaultKind::Crashloop | FaultKind::ImagePull => {
                 let (ns, name) = deployment_target("crashloop", &request.target)?;
-                let mut deploy = store
-                    .get(DEPLOYMENTS, &ns, &name)
-                    .map_err(|_| FaultError::NotFound(format!("deployment {ns}/{name}")))?;
+                let mut deploy = self.deployment(&ns, &name)?;
                 let Some(previous) = deploy
                     .pointer(&format!("/metadata/annotations/{}", ROLLOUT_NOTE.replace('/', "~1")))
                     .and_then(Value::as_str)
@@ -259,14 +265,9 @@ impl DrillCluster {
             }
             FaultKind::Oom => {
                 let (ns, name) = deployment_target("oom", &request.target)?;
-                let deploy = store
-                    .get(DEPLOYMENTS, &ns, &name)
-                    .map_err(|_| FaultError::NotFound(format!("deployment {ns}/{name}")))?;
-                let image = deploy
-                    .pointer("/spec/template/spec/containers/0/image")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                self.faults.set_image(image, ImageBehaviour::Healthy);
+                let deploy = self.deployment(&ns, &name)?;
+                let image = first_image(&deploy);
+                self.faults.set_image(&image, ImageBehaviour::Healthy);
                 Ok(format!("containers running {image} fit their memory limit again"))
             }
             FaultKind::NodeNotready | FaultKind::NodePressure => {

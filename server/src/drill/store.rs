@@ -143,10 +143,10 @@ impl Filter {
     }
 }
 
-/// A page of a list.
+/// A page of a list: parsed objects, or their stored JSON text.
 #[derive(Clone, Debug)]
-pub struct Page {
-    pub items: Vec<Value>,
+pub struct Page<T = Value> {
+    pub items: Vec<T>,
     pub revision: u64,
     /// Set when more items follow: pass it back as `continue`.
     pub next: Option<String>,
@@ -288,6 +288,29 @@ impl Store {
         limit: Option<usize>,
         from: Option<&str>,
     ) -> Result<Page> {
+        self.list_as(resource, filter, limit, from, Stored::value)
+    }
+
+    /// Like [`Store::list`], with the stored JSON text of each item, for
+    /// answers that pass objects through unchanged.
+    pub fn list_json(
+        &self,
+        resource: Resource,
+        filter: &Filter,
+        limit: Option<usize>,
+        from: Option<&str>,
+    ) -> Result<Page<Arc<str>>> {
+        self.list_as(resource, filter, limit, from, |stored| stored.json.clone())
+    }
+
+    fn list_as<T>(
+        &self,
+        resource: Resource,
+        filter: &Filter,
+        limit: Option<usize>,
+        from: Option<&str>,
+        item: impl Fn(&Stored) -> T,
+    ) -> Result<Page<T>> {
         let inner = self.lock();
         let resource = resources::storage_of(resource);
         let after = match from {
@@ -327,7 +350,7 @@ impl Store {
                 next = last.map(|(ns, name)| encode_continue(&ns, &name));
                 break;
             }
-            items.push(object.value());
+            items.push(item(object));
             last_key = Some((key.namespace.clone(), key.name.clone()));
         }
         Ok(Page { items, revision: inner.revision, next })

@@ -55,7 +55,8 @@ fn or_none(s: String) -> String {
     if s.is_empty() { "<none>".to_owned() } else { s }
 }
 
-fn selector_text(v: &Value, pointer: &str) -> String {
+/// A `matchLabels`-style map as `k=v,k2=v2`.
+pub(crate) fn selector_text(v: &Value, pointer: &str) -> String {
     v.pointer(pointer)
         .and_then(Value::as_object)
         .map(|m| {

@@ -257,6 +257,18 @@ fn wants_table(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("as=Table"))
 }
 
+/// The patch type the request's `Content-Type` names; 415 for any other.
+fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    PatchType::from_content_type(content_type).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json; got '{content_type}'"),
+        )
+    })
+}
+
 fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the body could not be decoded as JSON: {e}")))
@@ -319,8 +331,8 @@ async fn handle(
                 ));
             }
             let limit = query.get("limit").and_then(|v| v.parse::<usize>().ok()).filter(|l| *l > 0);
-            let page = store.list(resource, &filter, limit, query.get("continue"))?;
             if wants_table(headers) {
+                let page = store.list(resource, &filter, limit, query.get("continue"))?;
                 let mut t = table::table(
                     &resource,
                     &page.items,
@@ -333,17 +345,26 @@ async fn handle(
                 }
                 return Ok(Json(t).into_response());
             }
+            // Objects pass through as stored: the list is spliced, not re-encoded.
+            let page = store.list_json(resource, &filter, limit, query.get("continue"))?;
             let mut metadata = serde_json::json!({"resourceVersion": page.revision.to_string()});
             if let Some(next) = page.next {
                 metadata["continue"] = Value::from(next);
             }
-            Ok(Json(serde_json::json!({
-                "kind": resource.list_kind(),
-                "apiVersion": resource.api_version(),
-                "metadata": metadata,
-                "items": page.items,
-            }))
-            .into_response())
+            let mut body = String::with_capacity(page.items.iter().map(|i| i.len() + 1).sum::<usize>() + 256);
+            body.push_str(&format!(
+                r#"{{"kind":"{}","apiVersion":"{}","metadata":{metadata},"items":["#,
+                resource.list_kind(),
+                resource.api_version()
+            ));
+            for (i, item) in page.items.iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(item);
+            }
+            body.push_str("]}");
+            Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
         }
         (Target::Collection { resource, namespace }, &Method::POST) => {
             let object = parse_body(body)?;
@@ -428,15 +449,7 @@ fn object(
                 .into_response())
         }
         Method::PATCH => {
-            let content_type =
-                headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            let kind = PatchType::from_content_type(content_type).ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "UnsupportedMediaType",
-                    format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json; got '{content_type}'"),
-                )
-            })?;
+            let kind = patch_type(headers)?;
             let patch_body = parse_body(body)?;
             let current = store.get(resource, namespace, name)?;
             let patched = patch::apply(kind, &current, &patch_body)

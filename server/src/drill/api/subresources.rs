@@ -2,10 +2,10 @@
 //! honouring PodDisruptionBudgets with 429) and `log`.
 
 use super::status::{ApiError, success};
-use super::{Query, parse_body};
+use super::{Query, parse_body, patch_type};
 use crate::drill::DrillCluster;
 use crate::drill::disruption;
-use crate::drill::patch::{self, PatchType};
+use crate::drill::patch;
 use crate::drill::resources::{PODS, Resource};
 use crate::drill::store::Store;
 use axum::Json;
@@ -15,16 +15,7 @@ use http::{HeaderMap, Method, StatusCode, header};
 use serde_json::{Value, json};
 
 fn scale_of(resource: Resource, object: &Value) -> Value {
-    let selector = object
-        .pointer("/spec/selector/matchLabels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let selector = crate::drill::table::selector_text(object, "/spec/selector/matchLabels");
     let meta = &object["metadata"];
     json!({
         "kind": "Scale",
@@ -60,15 +51,7 @@ pub fn scale(
         Method::GET => return Ok(Json(scale).into_response()),
         Method::PUT => parse_body(body)?,
         Method::PATCH => {
-            let content_type =
-                headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            let kind = PatchType::from_content_type(content_type).ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "UnsupportedMediaType",
-                    format!("unsupported patch type '{content_type}'"),
-                )
-            })?;
+            let kind = patch_type(headers)?;
             patch::apply(kind, &scale, &parse_body(body)?)
                 .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", e.to_string()))?
         }

@@ -115,6 +115,14 @@ async fn create_patch_delete_and_dry_run() {
         "a stale resourceVersion conflicts: {conflict:?}"
     );
 
+    let huge = serde_json::json!({"metadata": {"name": "huge", "annotations": {"blob": "x".repeat(4 * 1024 * 1024)}}});
+    let too_large: Service = serde_json::from_value(huge).unwrap();
+    let refused = services.create(&PostParams::default(), &too_large).await.unwrap_err();
+    assert!(
+        matches!(refused, kube::Error::Api(ref e) if e.code == 413 && e.reason == "RequestEntityTooLarge"),
+        "{refused:?}"
+    );
+
     services.delete("reviews", &DeleteParams::default()).await.unwrap();
     let gone = services.get("reviews").await.unwrap_err();
     assert!(matches!(gone, kube::Error::Api(ref e) if e.code == 404), "{gone:?}");

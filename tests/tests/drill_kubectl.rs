@@ -52,6 +52,24 @@ async fn describe_pod_logs_and_events_show_the_pods_history() {
     let logs = drill.kubectl_ok(&["logs", "-n", "shop", &name]).await;
     assert!(logs.contains("listening on 0.0.0.0:8080"), "{logs}");
 
+    let endpoints = drill
+        .kubectl_ok(&[
+            "get",
+            "endpoints",
+            "cart",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.subsets[0].addresses[*].ip}",
+        ])
+        .await;
+    assert_eq!(
+        endpoints.split_whitespace().count(),
+        2,
+        "the cart Service lists its two ready pods: {endpoints}"
+    );
+    assert!(endpoints.contains(pod["status"]["podIP"].as_str().unwrap()), "{endpoints}");
+
     let events = drill.kubectl_ok(&["get", "events", "-n", "shop"]).await;
     assert!(
         events

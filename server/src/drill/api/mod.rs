@@ -46,7 +46,7 @@ pub fn router(cluster: Arc<DrillCluster>) -> Router {
         .route("/drill/v1/faults", axum::routing::post(inject_fault).delete(clear_fault))
         .route("/openapi/v3/{*path}", get(openapi_document))
         .fallback(dispatch)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::disable())
         .layer(from_fn_with_state(cluster.clone(), guard))
         .with_state(cluster)
 }
@@ -279,8 +279,20 @@ async fn dispatch(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
+    // Read here rather than by an extractor, so an oversized body gets a Status too.
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                "the request is too large: limit is 3145728",
+            )
+            .into_response();
+        }
+    };
     match handle(&cluster, &method, &uri, &headers, &body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),

@@ -2,6 +2,7 @@
 //! the store until nothing changes, then again when something does, and once a
 //! second for what is due by the clock (restart back-off, terminating pods).
 
+mod endpoints;
 mod events;
 mod kubelet;
 mod scheduler;
@@ -21,7 +22,7 @@ use std::time::Duration;
 /// One pass of every controller; returns the names of those that changed something.
 pub fn reconcile_once(cluster: &DrillCluster) -> Vec<&'static str> {
     let store = &cluster.store;
-    let passes: [(&'static str, &dyn Fn() -> bool); 7] = [
+    let passes: [(&'static str, &dyn Fn() -> bool); 8] = [
         ("deployment", &|| workloads::reconcile_deployments(store)),
         ("replicaset", &|| workloads::reconcile_replica_sets(store)),
         ("statefulset", &|| workloads::reconcile_stateful_sets(store)),
@@ -29,6 +30,7 @@ pub fn reconcile_once(cluster: &DrillCluster) -> Vec<&'static str> {
         ("scheduler", &|| scheduler::reconcile(store)),
         ("kubelet", &|| kubelet::reconcile(store, &cluster.faults)),
         ("disruption", &|| budgets(cluster)),
+        ("endpoints", &|| endpoints::reconcile(store)),
     ];
     passes.into_iter().filter(|(_, pass)| pass()).map(|(name, _)| name).collect()
 }

@@ -100,6 +100,18 @@ async fn cordon_and_uncordon_flip_unschedulable() {
     assert!(!drill.kubectl_ok(&["get", "node", "worker-2"]).await.contains("SchedulingDisabled"));
 }
 
+/// `kubectl rollout history` and the revision numbers it lists.
+async fn rollout_revisions(drill: &TestDrill, namespace: &str, workload: &str) -> (String, Vec<String>) {
+    let history = drill.kubectl_ok(&["rollout", "history", "-n", namespace, workload]).await;
+    let revisions = history
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.parse::<u32>().is_ok())
+        .map(str::to_owned)
+        .collect();
+    (history, revisions)
+}
+
 async fn set_min_available(drill: &TestDrill, count: u32) {
     let patch = format!(r#"{{"spec":{{"minAvailable":{count}}}}}"#);
     drill.kubectl_ok(&["patch", "pdb", "checkout", "-n", "shop", "--type=merge", "-p", &patch]).await;
@@ -180,12 +192,7 @@ async fn restart_status_history_and_undo_behave_like_a_real_rollout() {
         &drill.get(DEPLOYMENTS, "shop", "storefront")["spec"]["template"]["metadata"]["annotations"];
     assert!(restarted.get("kubectl.kubernetes.io/restartedAt").is_some());
 
-    let history = drill.kubectl_ok(&["rollout", "history", "-n", "shop", "deployment/storefront"]).await;
-    let revisions: Vec<&str> = history
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|w| w.parse::<u32>().is_ok())
-        .collect();
+    let (history, revisions) = rollout_revisions(&drill, "shop", "deployment/storefront").await;
     assert_eq!(revisions, ["1", "2"], "{history}");
 
     drill.kubectl_ok(&["rollout", "undo", "-n", "shop", "deployment/storefront"]).await;
@@ -193,12 +200,7 @@ async fn restart_status_history_and_undo_behave_like_a_real_rollout() {
         .kubectl_ok(&["rollout", "status", "-n", "shop", "deployment/storefront", "--timeout=60s"])
         .await;
     assert!(status.contains("successfully rolled out"), "{status}");
-    let history = drill.kubectl_ok(&["rollout", "history", "-n", "shop", "deployment/storefront"]).await;
-    let revisions: Vec<&str> = history
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|w| w.parse::<u32>().is_ok())
-        .collect();
+    let (history, revisions) = rollout_revisions(&drill, "shop", "deployment/storefront").await;
     assert_eq!(revisions, ["2", "3"], "undo reuses revision 1's ReplicaSet as revision 3:\n{history}");
     let template = &drill.get(DEPLOYMENTS, "shop", "storefront")["spec"]["template"]["metadata"];
     assert!(template.get("annotations").and_then(|a| a.get("kubectl.kubernetes.io/restartedAt")).is_none());

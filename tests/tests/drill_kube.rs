@@ -350,3 +350,56 @@ async fn an_eviction_past_a_budget_is_refused_with_429_and_then_allowed() {
         })
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_relabelled_out_of_a_selector_is_deleted_for_its_watchers() {
+    let drill = TestDrill::start().await;
+    let client = client(&drill).await;
+    let pods: Api<Pod> = Api::namespaced(client, "shop");
+    let mut events = Box::pin(watcher(pods.clone(), watcher::Config::default().labels("app=cart")));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !matches!(
+        tokio::time::timeout_at(deadline, events.try_next())
+            .await
+            .expect("watcher events in time")
+            .unwrap()
+            .unwrap(),
+        watcher::Event::InitDone
+    ) {}
+
+    let victim = pods.list(&ListParams::default().labels("app=cart")).await.unwrap().items[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    pods.patch(
+        &victim,
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({"metadata": {"labels": {"app": "cart-isolated"}}})),
+    )
+    .await
+    .unwrap();
+    let mut deleted = false;
+    let mut replacement_added = false;
+    while !(deleted && replacement_added) {
+        match tokio::time::timeout_at(deadline, events.try_next())
+            .await
+            .expect("watcher events in time")
+            .unwrap()
+            .unwrap()
+        {
+            watcher::Event::Delete(pod) if pod.metadata.name.as_deref() == Some(victim.as_str()) => {
+                deleted = true
+            }
+            watcher::Event::Apply(pod) if pod.metadata.name.as_deref() != Some(victim.as_str()) => {
+                replacement_added = true
+            }
+            _ => {}
+        }
+    }
+    let kept = pods.get(&victim).await.unwrap();
+    assert!(
+        kept.metadata.owner_references.unwrap_or_default().is_empty(),
+        "the relabelled pod is released, and kept"
+    );
+}

@@ -52,6 +52,9 @@ pub struct Change {
     pub namespace: String,
     pub kind: EventType,
     pub object: Stored,
+    /// The version before this change, if the object existed: watches with
+    /// selectors use it to tell an object entering or leaving their selection.
+    pub previous: Option<Stored>,
 }
 
 /// An object as the store keeps it: its compact JSON text, shared with the
@@ -541,7 +544,7 @@ impl Store {
                         .cloned(),
                 );
             }
-            let (deleted, _) = self.record(&mut inner, &key, object, EventType::Deleted);
+            let (deleted, _) = self.record(&mut inner, &key, object, EventType::Deleted, Some(stored));
             result.get_or_insert(deleted);
         }
         Ok(result.unwrap_or(object))
@@ -615,14 +618,22 @@ impl Store {
     }
 
     fn commit(&self, inner: &mut Inner, key: Key, object: Value, kind: EventType) -> Value {
-        let (object, stored) = self.record(inner, &key, object, kind);
+        let previous = inner.objects.get(&key).cloned();
+        let (object, stored) = self.record(inner, &key, object, kind, previous);
         inner.objects.insert(key, stored);
         object
     }
 
     /// Stamps a new resourceVersion on `object`, keeps the change in the history
     /// and tells the watchers.
-    fn record(&self, inner: &mut Inner, key: &Key, mut object: Value, kind: EventType) -> (Value, Stored) {
+    fn record(
+        &self,
+        inner: &mut Inner,
+        key: &Key,
+        mut object: Value,
+        kind: EventType,
+        previous: Option<Stored>,
+    ) -> (Value, Stored) {
         inner.revision += 1;
         let revision = inner.revision;
         metadata_mut(&mut object).insert("resourceVersion".into(), json!(revision.to_string()));
@@ -633,6 +644,7 @@ impl Store {
             namespace: key.namespace.clone(),
             kind,
             object: stored.clone(),
+            previous,
         });
         if inner.history.len() >= self.history_len {
             inner.history.pop_front();

@@ -269,6 +269,30 @@ fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
     })
 }
 
+async fn read_body(body: axum::body::Body) -> Result<Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut buffer = Vec::new();
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("the request body could not be read"))?;
+        total += chunk.len();
+        if total <= MAX_BODY_BYTES {
+            buffer.extend_from_slice(&chunk);
+        } else if total > 8 * MAX_BODY_BYTES {
+            break;
+        }
+    }
+    if total > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            format!("the request is too large: limit is {MAX_BODY_BYTES}"),
+        ));
+    }
+    Ok(Bytes::from(buffer))
+}
+
 fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the body could not be decoded as JSON: {e}")))
@@ -281,17 +305,12 @@ async fn dispatch(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    // Read here rather than by an extractor, so an oversized body gets a Status too.
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    // Read here rather than by an extractor, so an oversized body gets a
+    // Status too. The rest of it is read and dropped (within a bound) before
+    // answering, so the client is not cut off mid-send and sees the 413.
+    let body = match read_body(body).await {
         Ok(body) => body,
-        Err(_) => {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                "the request is too large: limit is 3145728",
-            )
-            .into_response();
-        }
+        Err(error) => return error.into_response(),
     };
     match handle(&cluster, &method, &uri, &headers, &body).await {
         Ok(response) => response,

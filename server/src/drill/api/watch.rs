@@ -5,7 +5,7 @@
 
 use super::status::ApiError;
 use crate::drill::resources::Resource;
-use crate::drill::store::{Change, Filter, Store};
+use crate::drill::store::{Change, EventType, Filter, Store};
 use crate::drill::table;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -54,10 +54,9 @@ pub fn watch(store: Arc<Store>, request: WatchRequest) -> Response {
                 let mut last = from;
                 let events = backlog
                     .iter()
-                    .filter(|c| request.filter.matches_stored(&c.namespace, &c.object))
-                    .map(|c| {
+                    .filter_map(|c| {
                         last = c.revision;
-                        event(&request, &store, c)
+                        seen_as(&request, c).map(|kind| event(&request, &store, c, kind))
                     })
                     .collect();
                 (events, Some(changes), last.max(backlog.last().map_or(from, |c| c.revision)))
@@ -90,9 +89,10 @@ pub fn watch(store: Arc<Store>, request: WatchRequest) -> Response {
                 }
                 received = changes.recv() => match received {
                     Ok(change) => {
-                        if !relevant(&request, &change) { continue; }
+                        if change.resource != crate::drill::resources::storage_of(request.resource) { continue; }
                         last_revision = change.revision;
-                        if tx.send(event(&request, &store, &change)).await.is_err() { return; }
+                        let Some(kind) = seen_as(&request, &change) else { continue };
+                        if tx.send(event(&request, &store, &change, kind)).await.is_err() { return; }
                     }
                     // A watcher too slow to keep up is closed; it resumes from
                     // its last version, or relists after a 410.
@@ -107,15 +107,30 @@ pub fn watch(store: Arc<Store>, request: WatchRequest) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream)).into_response()
 }
 
-fn relevant(request: &WatchRequest, change: &Change) -> bool {
-    change.resource == crate::drill::resources::storage_of(request.resource)
-        && request.filter.matches_stored(&change.namespace, &change.object)
+/// How a watch with a selector sees a change, as a real server reports it:
+/// an object entering the selection is ADDED, one leaving it is DELETED, and
+/// changes outside it are not seen at all.
+fn seen_as(request: &WatchRequest, change: &Change) -> Option<EventType> {
+    if change.resource != crate::drill::resources::storage_of(request.resource) {
+        return None;
+    }
+    let now = request.filter.matches_stored(&change.namespace, &change.object);
+    let before =
+        change.previous.as_ref().is_some_and(|p| request.filter.matches_stored(&change.namespace, p));
+    match (change.kind, before, now) {
+        (EventType::Deleted, _, true) => Some(EventType::Deleted),
+        (EventType::Deleted, _, false) => None,
+        (_, false, true) => Some(EventType::Added),
+        (_, true, true) => Some(EventType::Modified),
+        (_, true, false) => Some(EventType::Deleted),
+        (_, false, false) => None,
+    }
 }
 
 /// One watch event line. Plain watches splice the stored JSON text as it is.
-fn event(request: &WatchRequest, store: &Store, change: &Change) -> Bytes {
+fn event(request: &WatchRequest, store: &Store, change: &Change, kind: EventType) -> Bytes {
     if request.as_table {
-        return line(change.kind.as_str(), shaped(request, store, change.object.value()));
+        return line(kind.as_str(), shaped(request, store, change.object.value()));
     }
-    Bytes::from(format!("{{\"type\":\"{}\",\"object\":{}}}\n", change.kind.as_str(), change.object.json()))
+    Bytes::from(format!("{{\"type\":\"{}\",\"object\":{}}}\n", kind.as_str(), change.object.json()))
 }

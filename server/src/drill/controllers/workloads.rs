@@ -74,9 +74,22 @@ pub fn reconcile_replica_sets(store: &Store) -> bool {
     for rs in all(store, REPLICASETS) {
         let ns = namespace_of(&rs).to_owned();
         let uid = uid_of(&rs).to_owned();
+        // A pod relabelled out of the selector is released, as the real
+        // controller does: it keeps running, unowned, and is replaced.
+        let selector = crate::drill::selector::from_json(&rs["spec"]["selector"]);
+        for pod in pods.iter().filter(|p| namespace_of(p) == ns && is_owned_by(p, &uid)) {
+            if !selector.matches(&crate::drill::store::labels_of(pod)) {
+                changed |= release(store, pod, &uid);
+            }
+        }
         let mut owned: Vec<&Value> = pods
             .iter()
-            .filter(|p| namespace_of(p) == ns && is_owned_by(p, &uid) && !is_terminating(p))
+            .filter(|p| {
+                namespace_of(p) == ns
+                    && is_owned_by(p, &uid)
+                    && !is_terminating(p)
+                    && selector.matches(&crate::drill::store::labels_of(p))
+            })
             .collect();
         let want = int(&rs, "/spec/replicas").max(0) as usize;
         if owned.len() < want {
@@ -133,6 +146,15 @@ pub fn reconcile_replica_sets(store: &Store) -> bool {
         changed |= set_status(store, REPLICASETS, &rs, status);
     }
     changed
+}
+
+/// Drops the owner `uid` from a pod's ownerReferences.
+fn release(store: &Store, pod: &Value, uid: &str) -> bool {
+    let mut next = pod.clone();
+    if let Some(refs) = next.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
+        refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid));
+    }
+    store.update(PODS, namespace_of(pod), name_of(pod), next, false, false).is_ok()
 }
 
 fn set_status(

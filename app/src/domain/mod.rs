@@ -4,5 +4,6 @@
 
 pub mod access;
 pub mod account;
+pub mod health;
 pub mod label_selector;
 pub mod role;

@@ -6,7 +6,7 @@
 use super::DrillCluster;
 use super::controllers::emit;
 use super::faults::ImageBehaviour;
-use super::resources::{DEPLOYMENTS, NODES, PODS};
+use super::resources::{DEPLOYMENTS, NODES, PODS, Resource};
 use super::store::{Filter, name_of, timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -98,6 +98,20 @@ impl DrillCluster {
             .map_err(|_| FaultError::NotFound(format!("deployment {namespace}/{name}")))
     }
 
+    /// Writes a changed object (or only its status); a failure reads as the target being gone.
+    fn save(
+        &self,
+        resource: Resource,
+        namespace: &str,
+        name: &str,
+        object: Value,
+        status_only: bool,
+    ) -> Result<Value, FaultError> {
+        self.store
+            .update(resource, namespace, name, object, status_only, false)
+            .map_err(|e| FaultError::NotFound(e.to_string()))
+    }
+
     /// Injects a fault; returns a sentence saying what changed.
     pub fn inject(&self, request: &FaultRequest) -> Result<String, FaultError> {
         let store = &self.store;
@@ -121,9 +135,7 @@ impl DrillCluster {
                 deploy["metadata"]["annotations"][ROLLOUT_NOTE] = json!(image);
                 deploy["metadata"]["annotations"]["kubernetes.io/change-cause"] =
                     json!(format!("kubectl set image deployment/{name} {name}={bad}"));
-                store
-                    .update(DEPLOYMENTS, &ns, &name, deploy, false, false)
-                    .map_err(|e| FaultError::NotFound(e.to_string()))?;
+                self.save(DEPLOYMENTS, &ns, &name, deploy, false)?;
                 Ok(format!("rolled out {bad} to deployment {ns}/{name}"))
             }
             FaultKind::Oom => {
@@ -180,14 +192,10 @@ impl DrillCluster {
                     taints.push(json!({"key": taint, "effect": "NoSchedule", "timeAdded": now}));
                     node["spec"]["taints"] = json!(taints);
                 }
-                let node = store
-                    .update(NODES, "", node_name, node, false, false)
-                    .map_err(|e| FaultError::NotFound(e.to_string()))?;
+                let node = self.save(NODES, "", node_name, node, false)?;
                 let mut with_status = node.clone();
                 set_node_condition(&mut with_status, condition, status, reason, message, &now);
-                let node = store
-                    .update(NODES, "", node_name, with_status, true, false)
-                    .map_err(|e| FaultError::NotFound(e.to_string()))?;
+                let node = self.save(NODES, "", node_name, with_status, true)?;
                 let event = if request.kind == FaultKind::NodeNotready { "NodeNotReady" } else { reason };
                 emit(
                     store,
@@ -258,9 +266,7 @@ impl DrillCluster {
                 if let Some(annotations) = deploy["metadata"]["annotations"].as_object_mut() {
                     annotations.remove(ROLLOUT_NOTE);
                 }
-                store
-                    .update(DEPLOYMENTS, &ns, &name, deploy, false, false)
-                    .map_err(|e| FaultError::NotFound(e.to_string()))?;
+                self.save(DEPLOYMENTS, &ns, &name, deploy, false)?;
                 Ok(format!("rolled deployment {ns}/{name} back to {previous}"))
             }
             FaultKind::Oom => {
@@ -303,14 +309,10 @@ impl DrillCluster {
                     .filter(|t| !t["key"].as_str().unwrap_or_default().starts_with("node.kubernetes.io/"))
                     .collect();
                 node["spec"]["taints"] = json!(taints);
-                let updated = store
-                    .update(NODES, "", node_name, node.clone(), false, false)
-                    .map_err(|e| FaultError::NotFound(e.to_string()))?;
+                let updated = self.save(NODES, "", node_name, node.clone(), false)?;
                 let mut with_status = updated;
                 with_status["status"] = node["status"].clone();
-                let node = store
-                    .update(NODES, "", node_name, with_status, true, false)
-                    .map_err(|e| FaultError::NotFound(e.to_string()))?;
+                let node = self.save(NODES, "", node_name, with_status, true)?;
                 emit(
                     store,
                     &node,

@@ -14,8 +14,8 @@ pub use workloads::{REVISION, TEMPLATE_HASH, template_hash};
 use super::DrillCluster;
 use super::disruption;
 use super::resources::PDBS;
-use super::store::{Filter, name_of, namespace_of};
-use serde_json::{Value, json};
+use super::store::Filter;
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,18 +90,7 @@ fn budgets(cluster: &DrillCluster) -> bool {
             "expectedPods": budget.expected,
             "disruptionsAllowed": budget.disruptions_allowed(),
         });
-        let merged: Value = {
-            let mut s = pdb.get("status").cloned().unwrap_or(json!({}));
-            for (k, v) in status.as_object().into_iter().flatten() {
-                s[k] = v.clone();
-            }
-            s
-        };
-        if pdb.get("status") != Some(&merged) {
-            let mut next = pdb.clone();
-            next["status"] = merged;
-            changed |= store.update(PDBS, namespace_of(&pdb), name_of(&pdb), next, true, false).is_ok();
-        }
+        changed |= workloads::set_status(store, PDBS, &pdb, status);
     }
     changed
 }

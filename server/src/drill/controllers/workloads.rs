@@ -157,7 +157,8 @@ fn release(store: &Store, pod: &Value, uid: &str) -> bool {
     store.update(PODS, namespace_of(pod), name_of(pod), next, false, false).is_ok()
 }
 
-fn set_status(
+/// Merges `status` fields into an object's status and writes it, if that changes it.
+pub(super) fn set_status(
     store: &Store,
     resource: crate::drill::resources::Resource,
     object: &Value,

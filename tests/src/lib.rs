@@ -187,7 +187,7 @@ macro_rules! on_both_backends {
             #[allow(unused_imports)]
             use super::*;
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let $app = $crate::spawn_app($crate::Backend::Sqlite).await;
                     $body
@@ -198,7 +198,7 @@ macro_rules! on_both_backends {
             #[allow(unused_imports)]
             use super::*;
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let $app = $crate::spawn_app($crate::Backend::Postgres).await;
                     $body

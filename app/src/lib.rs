@@ -3,6 +3,7 @@
 
 pub mod components;
 pub mod domain;
+pub mod live;
 pub mod page_context;
 pub mod pages;
 
@@ -16,8 +17,9 @@ use leptos_router::{
 
 use components::layout::Layout;
 use pages::{
-    admin::AdminPage, briefing::BriefingPage, cluster::ClusterPage, dashboard::DashboardPage,
-    incidents::IncidentsPage, login::LoginPage, not_found::NotFound, setup::SetupPage, status::StatusPage,
+    admin::AdminPage, admin_components::AdminComponentsPage, briefing::BriefingPage, cluster::ClusterPage,
+    dashboard::DashboardPage, incidents::IncidentsPage, login::LoginPage, not_found::NotFound,
+    setup::SetupPage, status::StatusPage,
 };
 
 /// The name the wasm bundle and stylesheet are published under in `/pkg`.
@@ -84,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("status") view=StatusPage ssr=SsrMode::Async />
                     <Route path=path!("briefing") view=BriefingPage ssr=SsrMode::Async />
                     <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("admin/components") view=AdminComponentsPage ssr=SsrMode::Async />
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("setup") view=SetupPage ssr=SsrMode::Async />
                 </Routes>

@@ -24,11 +24,17 @@ pub enum ClusterSource {
 }
 
 /// The result of a form post that is shown on the page it came from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormFeedback {
     pub message: String,
     /// The e-mail address that was typed, so that nobody types it twice.
     pub email: Option<String>,
+    /// The field the message is about, for forms with several.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// What was typed in a refused form, so that nothing is lost.
+    #[serde(default)]
+    pub component: Option<crate::domain::component::ComponentForm>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

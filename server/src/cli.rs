@@ -29,6 +29,9 @@ pub struct SettingsArgs {
     /// Cluster to watch: auto (kube config if found, else the drill cluster), sim, kubeconfig [default: auto]
     #[arg(long, env = "WHEELHOUSE_CLUSTER", global = true, value_name = "MODE")]
     pub cluster: Option<String>,
+    /// Kubeconfig file for the cluster [default: in-cluster config, then KUBECONFIG, then ~/.kube/config]
+    #[arg(long, env = "WHEELHOUSE_KUBECONFIG", global = true, value_name = "PATH")]
+    pub cluster_kubeconfig: Option<String>,
     /// Log format: pretty or json [default: pretty]
     #[arg(long, env = "WHEELHOUSE_LOG_FORMAT", global = true, value_name = "FORMAT")]
     pub log_format: Option<String>,
@@ -46,6 +49,7 @@ impl SettingsArgs {
             listen: self.listen.clone(),
             database_url: self.database_url.clone(),
             cluster: self.cluster.clone(),
+            kubeconfig: self.cluster_kubeconfig.clone(),
             log_format: self.log_format.clone(),
             secure_cookies: self.secure_cookies.clone(),
             site_root: self.site_root.clone(),

@@ -14,6 +14,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub database: DatabaseUrl,
     pub cluster: ClusterMode,
+    /// A kubeconfig file to use instead of the usual search (in-cluster, `KUBECONFIG`, `~/.kube/config`).
+    pub kubeconfig: Option<PathBuf>,
     pub log_format: LogFormat,
     /// Mark the session cookie `Secure` (set when Wheelhouse is served over HTTPS).
     pub secure_cookies: bool,
@@ -28,6 +30,7 @@ pub struct RawSettings {
     pub listen: Option<String>,
     pub database_url: Option<String>,
     pub cluster: Option<String>,
+    pub kubeconfig: Option<String>,
     pub log_format: Option<String>,
     pub secure_cookies: Option<String>,
     pub site_root: Option<String>,
@@ -40,6 +43,7 @@ impl RawSettings {
             listen: self.listen.or(lower.listen),
             database_url: self.database_url.or(lower.database_url),
             cluster: self.cluster.or(lower.cluster),
+            kubeconfig: self.kubeconfig.or(lower.kubeconfig),
             log_format: self.log_format.or(lower.log_format),
             secure_cookies: self.secure_cookies.or(lower.secure_cookies),
             site_root: self.site_root.or(lower.site_root),
@@ -119,7 +123,16 @@ impl Settings {
             }
         };
         let site_root = PathBuf::from(raw.site_root.as_deref().unwrap_or(DEFAULT_SITE_ROOT));
-        Ok(Settings { listen, database, cluster, log_format, secure_cookies, site_root })
+        let kubeconfig =
+            raw.kubeconfig.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from);
+        if let Some(path) = kubeconfig.as_ref().filter(|p| !p.is_file()) {
+            return Err(ConfigError::Invalid {
+                setting: "--cluster-kubeconfig / WHEELHOUSE_KUBECONFIG",
+                expected: "the path of a readable kubeconfig file",
+                got: path.display().to_string(),
+            });
+        }
+        Ok(Settings { listen, database, cluster, kubeconfig, log_format, secure_cookies, site_root })
     }
 }
 

@@ -4,9 +4,13 @@
 pub mod accounts;
 pub mod cli;
 pub mod cluster;
+pub mod components;
 pub mod config;
 pub mod db;
 pub mod drill;
+pub mod events;
+pub mod history;
+pub mod live_pages;
 pub mod session_store;
 pub mod startup;
 pub mod telemetry;

@@ -1,8 +1,16 @@
-//! Building and running the application: storage, accounts, router, listener.
+//! Building and running the application: storage, accounts, the cluster
+//! watch and health engine, live events, router, listener.
 
 use crate::accounts::Accounts;
-use crate::config::Settings;
+use crate::cluster::engine::{Board, Engine};
+use crate::cluster::watch::{Live, Watchers};
+use crate::cluster::{Connected, EmbeddedDrill};
+use crate::components::Components;
+use crate::config::{DatabaseUrl, Settings};
 use crate::db::Database;
+use crate::events::EventHub;
+use crate::history::History;
+use crate::live_pages::LivePages;
 use crate::session_store::SqlSessionStore;
 use crate::web::{AppState, metrics::HttpMetrics, router};
 use anyhow::Context;
@@ -10,7 +18,7 @@ use app::page_context::ClusterSource;
 use axum::Router;
 use leptos::prelude::LeptosOptions;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_sessions::cookie::SameSite;
@@ -28,16 +36,64 @@ pub struct Application {
     pub cluster: ClusterSource,
     pub db: Database,
     pub accounts: Accounts,
+    pub components: Components,
+    pub live: Arc<Live>,
+    /// The in-process drill cluster, when Wheelhouse runs against one.
+    pub drill: Option<EmbeddedDrill>,
+    background: BackgroundTasks,
+    watchers: Watchers,
+}
+
+/// Tasks that live as long as the application; dropping this stops them.
+struct BackgroundTasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for BackgroundTasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 impl Application {
     /// Connects and migrates the database, binds the listener (port 0 picks a
     /// free one) and, when no account exists, issues the one-time setup link.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let cluster = crate::cluster::resolve(settings.cluster)?;
+        let cluster = crate::cluster::resolve(settings.cluster, settings.kubeconfig.is_some())?;
         let db = Database::connect(&settings.database).await?;
         db.migrate().await?;
         let accounts = Accounts::new(db.clone());
+        let components = Components::new(db.clone());
+        let listen_url = match &settings.database {
+            DatabaseUrl::Postgres { .. } => Some(settings.database.connect_url()),
+            DatabaseUrl::Sqlite { .. } => None,
+        };
+        let events = EventHub::start(db.clone(), listen_url).await.context("cannot start the live events")?;
+        let Connected { client, drill } = crate::cluster::connect(cluster, &settings).await?;
+        if drill.is_some() {
+            let suggestions = crate::drill::scenario::Scenario::default_scenario().suggested_components();
+            let added =
+                components.seed_once(&suggestions).await.context("cannot add the suggested components")?;
+            if added > 0 {
+                tracing::info!(components = added, "added the drill scenario's service components");
+            }
+        }
+        let live = Live::new(crate::db::now_millis());
+        let watchers = crate::cluster::watch::spawn(client, live.clone());
+        let board = Arc::new(RwLock::new(Board::default()));
+        let history = History::new(db.clone());
+        let engine = Engine {
+            live: live.clone(),
+            components: components.clone(),
+            history: history.clone(),
+            hub: events.clone(),
+            board: board.clone(),
+        };
+        let background = BackgroundTasks(vec![
+            tokio::spawn(engine.run()),
+            tokio::spawn(prune_history(history, events.clone())),
+        ]);
+        let pages = LivePages { live: live.clone(), board, components: components.clone() };
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -66,8 +122,11 @@ impl Application {
             leptos,
             db: db.clone(),
             accounts: accounts.clone(),
+            components: components.clone(),
             cluster,
             metrics: Arc::new(HttpMetrics::default()),
+            events,
+            live: Arc::new(pages),
         };
         Ok(Application {
             listener,
@@ -77,6 +136,11 @@ impl Application {
             cluster,
             db,
             accounts,
+            components,
+            live,
+            drill,
+            background,
+            watchers,
         })
     }
 
@@ -95,9 +159,27 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then finishes the requests under way.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        // The cluster watch, engine and drill cluster run as long as the server does.
+        let Application { listener, router, background, watchers, drill, .. } = self;
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
-            .await
+            .await;
+        drop((background, watchers, drill));
+        served
+    }
+}
+
+/// Once an hour: drops history past its retention and replayable events past theirs.
+async fn prune_history(history: History, events: Arc<EventHub>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        interval.tick().await;
+        if let Err(error) = history.prune(crate::db::now_millis()).await {
+            tracing::warn!(error = &error as &dyn std::error::Error, "could not prune the status history");
+        }
+        if let Err(error) = events.prune().await {
+            tracing::warn!(error = &error as &dyn std::error::Error, "could not prune old live events");
+        }
     }
 }
 

@@ -136,6 +136,8 @@ impl TestApp {
         reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            // A request that hangs fails the test with its URL instead of stalling CI.
+            .timeout(std::time::Duration::from_secs(30))
             .build()
             .unwrap()
     }

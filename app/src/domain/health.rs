@@ -62,7 +62,7 @@ impl Assessment {
     }
 
     /// Raises the status to at least `status`, recording why.
-    fn raise(&mut self, status: ComponentStatus, subject: &str, detail: String) {
+    pub fn raise(&mut self, status: ComponentStatus, subject: &str, detail: String) {
         self.status = self.status.max(status);
         self.reasons.push(Reason { subject: subject.to_owned(), detail });
     }
@@ -111,6 +111,9 @@ pub struct PodObservation {
     pub last_termination_reason: Option<String>,
     /// Seconds since the pod was created, for the Pending rule.
     pub age_secs: u64,
+    /// The pod's node, when that node is NotReady: the pod is cut off even if
+    /// its last reported state looks healthy.
+    pub unready_node: Option<String>,
 }
 
 /// A Deployment, StatefulSet or DaemonSet and its pods.
@@ -179,6 +182,13 @@ pub fn assess_workload(workload: &WorkloadObservation, thresholds: &Thresholds) 
                 format!("{} restarts", pod.restarts),
             );
         }
+        if let Some(node) = &pod.unready_node {
+            assessment.raise(
+                ComponentStatus::DegradedPerformance,
+                &pod_subject,
+                format!("on node {node}, which is NotReady"),
+            );
+        }
         if pod.phase == PodPhase::Pending && pod.age_secs > thresholds.pending_grace_secs {
             assessment.raise(
                 ComponentStatus::DegradedPerformance,
@@ -245,6 +255,7 @@ mod tests {
             waiting_reason: None,
             last_termination_reason: None,
             age_secs: 600,
+            unready_node: None,
         }
     }
 
@@ -384,6 +395,15 @@ mod tests {
         let a = assess_workload(&workload(3, 1, vec![crashing]), &THRESHOLDS);
         assert_eq!(a.status, ComponentStatus::PartialOutage);
         assert_eq!(a.reasons.len(), 2);
+    }
+
+    #[test]
+    fn a_pod_on_a_not_ready_node_degrades_its_workload_and_names_the_node() {
+        let cut_off = PodObservation { unready_node: Some("worker-2".into()), ..pod("p") };
+        let a = assess_workload(&workload(1, 1, vec![cut_off]), &THRESHOLDS);
+        assert_eq!(a.status, ComponentStatus::DegradedPerformance);
+        assert_eq!(a.reasons[0].subject, "pod shop/p");
+        assert!(a.reasons[0].detail.contains("worker-2"), "{:?}", a.reasons);
     }
 
     #[test]

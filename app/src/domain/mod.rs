@@ -4,6 +4,11 @@
 
 pub mod access;
 pub mod account;
+pub mod component;
+pub mod component_health;
+pub mod connection;
+pub mod control_plane;
 pub mod health;
 pub mod label_selector;
 pub mod role;
+pub mod uptime;

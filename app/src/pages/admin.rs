@@ -19,8 +19,12 @@ pub fn AdminPage() -> impl IntoView {
                     " (the password is read from standard input, or generated and printed once)."
                 </p>
             </section>
+            <section class="admin-help">
+                <h2><a href="/admin/components">"Components"</a></h2>
+                <p>"Define the business services whose health the dashboard and the status page show."</p>
+            </section>
             <NotYetAvailable
-                heading="Components, templates and playbooks"
+                heading="Templates and playbooks"
                 what="Their editors are not part of this version yet."
             />
         </Guarded>

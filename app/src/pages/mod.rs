@@ -1,6 +1,7 @@
 //! One module per route.
 
 pub mod admin;
+pub mod admin_components;
 pub mod briefing;
 pub mod cluster;
 pub mod dashboard;

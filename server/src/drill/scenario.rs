@@ -24,6 +24,10 @@ pub struct Scenario {
     /// Faults injected at set times after the cluster starts, for drills.
     #[serde(default)]
     pub faults: Vec<TimedFault>,
+    /// Service components offered once when Wheelhouse runs this scenario
+    /// in-process, so that a newcomer's dashboard shows the business services.
+    #[serde(default)]
+    pub components: Vec<app::domain::component::ComponentForm>,
 }
 
 /// A fault on the scenario's timeline.
@@ -171,7 +175,22 @@ impl Scenario {
             namespaces,
             workloads,
             faults: Vec::new(),
+            components: Vec::new(),
         }
+    }
+
+    /// The scenario's suggested service components, validated.
+    pub fn suggested_components(&self) -> Vec<app::domain::component::ComponentDefinition> {
+        self.components
+            .iter()
+            .filter_map(|form| match app::domain::component::ComponentDefinition::parse(form) {
+                Ok(definition) => Some(definition),
+                Err(error) => {
+                    tracing::warn!(component.name = %form.name, error = %error, "scenario component skipped");
+                    None
+                }
+            })
+            .collect()
     }
 
     /// Creates the scenario's objects: namespaces, nodes, the control plane
@@ -408,6 +427,13 @@ mod tests {
     use super::*;
     use crate::drill::resources::{DEPLOYMENTS, NODES, PODS};
     use crate::drill::store::Filter;
+
+    #[test]
+    fn the_default_scenarios_suggested_components_are_all_valid() {
+        let scenario = Scenario::default_scenario();
+        assert_eq!(scenario.suggested_components().len(), scenario.components.len());
+        assert!(scenario.components.len() >= 4);
+    }
 
     #[test]
     fn the_default_scenario_loads_a_control_plane_six_nodes_and_the_workloads() {

@@ -41,7 +41,7 @@ pub struct SetupForm {
 }
 
 /// Splits a form post into its head (kept for rendering the page again) and its fields.
-async fn read_form<T: DeserializeOwned>(request: Request) -> Result<(Request, T), Response> {
+pub(super) async fn read_form<T: DeserializeOwned>(request: Request) -> Result<(Request, T), Response> {
     let (parts, body) = request.into_parts();
     let bytes = to_bytes(body, super::MAX_BODY_BYTES)
         .await
@@ -52,7 +52,7 @@ async fn read_form<T: DeserializeOwned>(request: Request) -> Result<(Request, T)
     Ok((Request::from_parts(parts, axum::body::Body::empty()), form))
 }
 
-fn page_context_of(request: &Request) -> Option<PageContext> {
+pub(super) fn page_context_of(request: &Request) -> Option<PageContext> {
     request.extensions().get::<PageContext>().cloned()
 }
 
@@ -82,7 +82,11 @@ pub async fn login(
     let page =
         format!("/login?{}", serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default());
     let keys = throttle::keys(&form.email, &peer.ip().to_string());
-    let feedback = |message: String| FormFeedback { message, email: Some(form.email.trim().to_owned()) };
+    let feedback = |message: String| FormFeedback {
+        message,
+        email: Some(form.email.trim().to_owned()),
+        ..FormFeedback::default()
+    };
 
     if let Some(wait) = state.accounts.throttle.blocked_for(&keys, Instant::now()) {
         let seconds = wait.as_secs().max(1);
@@ -148,7 +152,11 @@ pub async fn setup(State(state): State<AppState>, session: Session, request: Req
     };
     let page =
         format!("/setup?{}", serde_urlencoded::to_string([("token", form.token.trim())]).unwrap_or_default());
-    let feedback = |message: String| FormFeedback { message, email: Some(form.email.trim().to_owned()) };
+    let feedback = |message: String| FormFeedback {
+        message,
+        email: Some(form.email.trim().to_owned()),
+        ..FormFeedback::default()
+    };
 
     let parsed = Email::parse(&form.email)
         .and_then(|email| Ok((email, NewPassword::parse_confirmed(&form.password, &form.password_again)?)));

@@ -25,7 +25,9 @@ pub async fn render_page(
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.extensions.insert(ctx);
     let leptos = state.leptos.clone();
-    let handler = leptos_axum::render_app_async_with_context(|| {}, move || shell(leptos.clone()));
+    let handler = leptos_axum::render_app_async_with_context(state.provide_page_services(), move || {
+        shell(leptos.clone())
+    });
     let mut response = handler(Request::from_parts(parts, Body::empty())).await.into_response();
     *response.status_mut() = status;
     response

@@ -350,7 +350,7 @@ async fn handle(
                 };
                 let seconds = query.get("timeoutSeconds").and_then(|v| v.parse::<u64>().ok()).unwrap_or(1800);
                 return Ok(watch::watch(
-                    store.clone(),
+                    cluster.clone(),
                     watch::WatchRequest {
                         resource,
                         filter,

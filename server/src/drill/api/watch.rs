@@ -1,9 +1,11 @@
 //! Watches: a chunked stream of JSON lines (`{"type":"ADDED","object":…}`),
 //! resumable from a resourceVersion, with bookmarks and a server-side timeout.
+//! An injected API outage ends open watches.
 //! A version older than the kept history is answered, as a real server does,
 //! with a 200 stream holding one `ERROR` event whose status is 410 Expired.
 
 use super::status::ApiError;
+use crate::drill::DrillCluster;
 use crate::drill::resources::Resource;
 use crate::drill::store::{Change, EventType, Filter, Store};
 use crate::drill::table;
@@ -40,7 +42,8 @@ fn shaped(request: &WatchRequest, store: &Store, object: Value) -> Value {
     }
 }
 
-pub fn watch(store: Arc<Store>, request: WatchRequest) -> Response {
+pub fn watch(cluster: Arc<DrillCluster>, request: WatchRequest) -> Response {
+    let store = cluster.store.clone();
     let (tx, rx) = mpsc::channel::<Bytes>(1024);
     let (initial, mut changes, mut last_revision) = match request.from.filter(|rv| *rv > 0) {
         None => {
@@ -75,9 +78,12 @@ pub fn watch(store: Arc<Store>, request: WatchRequest) -> Response {
         tokio::pin!(deadline);
         let mut bookmark = tokio::time::interval(Duration::from_secs(10));
         bookmark.tick().await;
+        // An injected API outage cuts open watches too, as a real outage would.
+        let mut outage_check = tokio::time::interval(Duration::from_millis(250));
         loop {
             tokio::select! {
                 () = &mut deadline => return,
+                _ = outage_check.tick() => if cluster.faults.api_down() { return },
                 () = tx.closed() => return,
                 _ = bookmark.tick(), if request.bookmarks => {
                     let object = json!({

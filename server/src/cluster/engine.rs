@@ -1,0 +1,158 @@
+//! The health engine's loop: whenever the cluster state, the connection or
+//! the component definitions change (and every few seconds, since some rules
+//! depend on time), evaluate every component, store the changes, publish them,
+//! and keep the board that pages read.
+
+use super::watch::Live;
+use crate::components::Components;
+use crate::events::EventHub;
+use crate::history::History;
+use app::domain::component_health::{ComponentHealth, StatusTracker, evaluate};
+use app::domain::connection::Link;
+use app::domain::health::THRESHOLDS;
+use serde_json::json;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// Changes arriving within this window are evaluated together.
+const COALESCE: Duration = Duration::from_millis(20);
+/// Re-evaluation without any change (the Pending rule depends on time).
+const TICK: Duration = Duration::from_secs(5);
+/// The most often a "cluster state moved" notice is sent to pages.
+const NOTICE_EVERY: Duration = Duration::from_secs(1);
+
+/// One component as pages show it: its health and since when it has had its status.
+#[derive(Clone, Debug)]
+pub struct BoardEntry {
+    pub health: ComponentHealth,
+    pub since: i64,
+}
+
+/// The latest evaluation.
+#[derive(Clone, Debug, Default)]
+pub struct Board {
+    pub entries: Vec<BoardEntry>,
+    /// When the board was last evaluated; `None` until the first full sync.
+    pub evaluated_at: Option<i64>,
+}
+
+pub struct Engine {
+    pub live: Arc<Live>,
+    pub components: Components,
+    pub history: History,
+    pub hub: Arc<EventHub>,
+    pub board: Arc<RwLock<Board>>,
+}
+
+impl Engine {
+    pub async fn run(self) {
+        let mut tracker = match self.history.latest().await {
+            Ok(recorded) => StatusTracker::seeded(recorded),
+            Err(error) => {
+                tracing::error!(
+                    error = &error as &dyn std::error::Error,
+                    "cannot read the status history; starting afresh"
+                );
+                StatusTracker::default()
+            }
+        };
+        if let Err(error) = self.history.close_stale_blind_spans(crate::db::now_millis()).await {
+            tracing::warn!(
+                error = &error as &dyn std::error::Error,
+                "cannot close blind spans left by the last run"
+            );
+        }
+        let mut services = self.load_services().await;
+        let mut last_link: Option<Link> = None;
+        let mut last_notice = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                () = self.live.changed.notified() => {}
+                () = self.components.changed.notified() => services = self.load_services().await,
+                () = tokio::time::sleep(TICK) => {}
+            }
+            tokio::time::sleep(COALESCE).await;
+            let now = crate::db::now_millis();
+            let connection = self.live.connection();
+            if last_link != Some(connection.link) {
+                self.record_link(last_link, connection).await;
+                last_link = Some(connection.link);
+            }
+            if connection.link != Link::Connected {
+                continue;
+            }
+            let healths = {
+                let state = self.live.read();
+                if !state.is_synced() {
+                    continue;
+                }
+                evaluate(&state.view(now), &services, &THRESHOLDS)
+            };
+            let changes = tracker.observe(&healths, now);
+            if let Err(error) = self.history.record(&changes, &self.hub).await {
+                tracing::error!(
+                    error = &error as &dyn std::error::Error,
+                    "cannot store component status changes"
+                );
+            }
+            for change in &changes {
+                if change.from.is_some() {
+                    tracing::info!(
+                        component.key = %change.key,
+                        component.status = change.to.as_str(),
+                        "component status changed"
+                    );
+                }
+            }
+            let entries = healths
+                .into_iter()
+                .map(|health| BoardEntry { since: tracker.since(&health.key).unwrap_or(now), health })
+                .collect();
+            *self.board.write().unwrap_or_else(|e| e.into_inner()) =
+                Board { entries, evaluated_at: Some(now) };
+            if last_notice.elapsed() >= NOTICE_EVERY || !changes.is_empty() {
+                self.hub.notice("cluster-state", &json!({ "at": now }));
+                last_notice = tokio::time::Instant::now();
+            }
+        }
+    }
+
+    async fn load_services(&self) -> Vec<app::domain::component::ServiceComponent> {
+        match self.components.list().await {
+            Ok(list) => list,
+            Err(error) => {
+                tracing::error!(
+                    error = &error as &dyn std::error::Error,
+                    "cannot load the service components"
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// Stores a change of the link to the cluster: losing sight opens a blind
+    /// span (its time counts as unknown), regaining it closes the span.
+    async fn record_link(&self, previous: Option<Link>, connection: app::domain::connection::Connection) {
+        let data = json!({
+            "link": connection.link,
+            "since": connection.since,
+            "last_contact": connection.last_contact,
+        });
+        let visible = match connection.link {
+            Link::Unreachable => Some(false),
+            Link::Connected if previous.is_some() => Some(true),
+            _ => None,
+        };
+        match connection.link {
+            Link::Unreachable => tracing::warn!("the cluster API is unreachable; data is stale"),
+            Link::Connected => tracing::info!("connected to the cluster API"),
+            _ => {}
+        }
+        if let Err(error) = self.history.record_link(visible, connection.since, &self.hub, &data).await {
+            tracing::error!(
+                error = &error as &dyn std::error::Error,
+                "cannot store the cluster connection change"
+            );
+        }
+    }
+}

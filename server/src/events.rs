@@ -1,0 +1,181 @@
+//! Live events: written to the `live_events` table in the same transaction as
+//! the change they describe, then relayed in id order to one in-process
+//! broadcast that Server-Sent Events streams subscribe to. Because every event
+//! is stored first, a client reconnecting with `Last-Event-ID` gets exactly what
+//! it missed. With PostgreSQL, each commit also sends a NOTIFY so that every
+//! replica relays events written by the others.
+
+use crate::db::{Backend, Database, DbError, now_millis};
+use serde::Serialize;
+use sqlx::{Any, Transaction};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, broadcast};
+
+/// The PostgreSQL channel that announces new events.
+const CHANNEL: &str = "wheelhouse_events";
+/// Events kept for replay; a client away longer is told to reload instead.
+pub const RETENTION_MS: i64 = 24 * 3600 * 1000;
+/// How many events a slow subscriber may fall behind before it is told to reload.
+const BROADCAST_CAPACITY: usize = 4096;
+
+/// One event as SSE clients receive it. Stored events have an id; passing
+/// notices (e.g. "the cluster state moved") have none and are not replayed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LiveEvent {
+    pub id: Option<i64>,
+    pub kind: String,
+    /// JSON text.
+    pub data: String,
+}
+
+/// The fan-out point for live events.
+#[derive(Debug)]
+pub struct EventHub {
+    db: Database,
+    sender: broadcast::Sender<LiveEvent>,
+    wake: Notify,
+}
+
+impl EventHub {
+    /// Starts relaying from the newest stored event on; with PostgreSQL also
+    /// listens for other replicas' events on `listen_url`.
+    pub async fn start(db: Database, listen_url: Option<String>) -> Result<Arc<EventHub>, DbError> {
+        let (last,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(id) FROM live_events").fetch_one(&db.pool).await?;
+        let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
+        let hub = Arc::new(EventHub { db, sender, wake: Notify::new() });
+        tokio::spawn(relay(Arc::downgrade(&hub), last.unwrap_or(0)));
+        if let (Backend::Postgres, Some(url)) = (hub.db.backend, listen_url) {
+            tokio::spawn(listen(Arc::downgrade(&hub), url));
+        }
+        Ok(hub)
+    }
+
+    /// Stores an event inside the caller's transaction; call [`EventHub::committed`] after the commit.
+    pub async fn append(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), DbError> {
+        if self.db.backend == Backend::Postgres {
+            // Ids must become visible in order, or the relay could skip one:
+            // writers of events take turns until they commit.
+            sqlx::query("SELECT pg_advisory_xact_lock(7412001)").execute(&mut **tx).await?;
+            sqlx::query("SELECT pg_notify($1, '')").bind(CHANNEL).execute(&mut **tx).await?;
+        }
+        sqlx::query("INSERT INTO live_events (kind, payload, created_at) VALUES ($1, $2, $3)")
+            .bind(kind)
+            .bind(data.to_string())
+            .bind(now_millis())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Tells the relay that stored events are waiting.
+    pub fn committed(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Sends a notice that is not stored (and so not replayed).
+    pub fn notice(&self, kind: &str, data: &serde_json::Value) {
+        let _ = self.sender.send(LiveEvent { id: None, kind: kind.to_owned(), data: data.to_string() });
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.sender.subscribe()
+    }
+
+    /// Stored events after `id`, oldest first, or `None` when some of them
+    /// were already pruned (the client must reload).
+    pub async fn since(&self, id: i64) -> Result<Option<Vec<LiveEvent>>, DbError> {
+        let (oldest,): (Option<i64>,) =
+            sqlx::query_as("SELECT MIN(id) FROM live_events").fetch_one(&self.db.pool).await?;
+        if oldest.is_some_and(|oldest| oldest > id + 1) {
+            return Ok(None);
+        }
+        Ok(Some(self.after(id, 10_000).await?))
+    }
+
+    async fn after(&self, id: i64, limit: i64) -> Result<Vec<LiveEvent>, DbError> {
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, kind, payload FROM live_events WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(id)
+                .bind(limit)
+                .fetch_all(&self.db.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(id, kind, data)| LiveEvent { id: Some(id), kind, data }).collect())
+    }
+
+    /// Deletes events older than [`RETENTION_MS`].
+    pub async fn prune(&self) -> Result<u64, DbError> {
+        let cutoff = now_millis() - RETENTION_MS;
+        let done = sqlx::query("DELETE FROM live_events WHERE created_at < $1")
+            .bind(cutoff)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// Relays stored events to the broadcast in id order, when woken and every
+/// few seconds in case a wake-up was missed.
+async fn relay(hub: std::sync::Weak<EventHub>, mut last: i64) {
+    loop {
+        let Some(strong) = hub.upgrade() else { return };
+        let _ = tokio::time::timeout(Duration::from_secs(2), strong.wake.notified()).await;
+        match strong.after(last, 1000).await {
+            Ok(events) => {
+                for event in events {
+                    last = event.id.unwrap_or(last);
+                    let _ = strong.sender.send(event);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = &error as &dyn std::error::Error, "could not read new live events")
+            }
+        }
+    }
+}
+
+/// Wakes the relay when another replica (or this one) commits events.
+async fn listen(hub: std::sync::Weak<EventHub>, url: String) {
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(
+                    error = &error as &dyn std::error::Error,
+                    "cannot LISTEN for live events; retrying"
+                );
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        if let Err(error) = listener.listen(CHANNEL).await {
+            tracing::warn!(
+                error = &error as &dyn std::error::Error,
+                "cannot LISTEN for live events; retrying"
+            );
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            continue;
+        }
+        loop {
+            match listener.recv().await {
+                Ok(_) => match hub.upgrade() {
+                    Some(hub) => hub.wake.notify_one(),
+                    None => return,
+                },
+                Err(error) => {
+                    tracing::warn!(
+                        error = &error as &dyn std::error::Error,
+                        "LISTEN connection lost; reconnecting"
+                    );
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! `GET /api/v1/events`: Server-Sent Events for signed-in responders. Stored
+//! events carry their id; a client reconnecting with `Last-Event-ID` first
+//! gets every stored event after it, then the live ones, without gaps or
+//! repeats. A client too far behind gets a `reset` event and should reload.
+
+use super::AppState;
+use super::render::plain_error;
+use crate::events::LiveEvent;
+use app::domain::role::Role;
+use app::page_context::PageContext;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{self, Stream, StreamExt};
+use http::{HeaderMap, StatusCode};
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// Comment lines sent while nothing happens, so proxies keep the stream open
+/// and clients notice a dead connection.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+
+fn to_sse(event: &LiveEvent) -> Event {
+    let sse = Event::default().event(&event.kind).data(&event.data);
+    match event.id {
+        Some(id) => sse.id(id.to_string()),
+        None => sse,
+    }
+}
+
+fn reset() -> Event {
+    Event::default().event("reset").data("{\"reason\":\"events were missed; reload\"}")
+}
+
+pub async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+) -> Response {
+    let role = request.extensions().get::<PageContext>().and_then(PageContext::role);
+    match role {
+        None => return plain_error(StatusCode::UNAUTHORIZED, "Sign in first."),
+        Some(role) if !role.satisfies(Role::Responder) => {
+            return plain_error(StatusCode::FORBIDDEN, "This needs the role responder or higher.");
+        }
+        Some(_) => {}
+    }
+    let hub = state.events.clone();
+    // Subscribe before reading the backlog, so nothing falls between the two.
+    let receiver = hub.subscribe();
+    let last_id =
+        headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
+    let (backlog, mut sent_up_to) = match last_id {
+        None => (Vec::new(), None),
+        Some(id) => match hub.since(id).await {
+            Ok(Some(events)) => {
+                let last = events.last().and_then(|e| e.id).unwrap_or(id);
+                (events.iter().map(to_sse).collect(), Some(last))
+            }
+            Ok(None) => (vec![reset()], None),
+            Err(error) => {
+                tracing::error!(error = &error as &dyn std::error::Error, "cannot replay live events");
+                return plain_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Live events are unavailable right now.",
+                );
+            }
+        },
+    };
+    let live = stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(event) => return Some((Some(event), receiver)),
+                Err(RecvError::Lagged(_)) => return Some((None, receiver)),
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    })
+    .filter_map(move |event| {
+        let out = match event {
+            // Already sent from the backlog.
+            Some(LiveEvent { id: Some(id), .. }) if sent_up_to.is_some_and(|up_to| id <= up_to) => None,
+            Some(event) => {
+                if event.id.is_some() {
+                    sent_up_to = event.id;
+                }
+                Some(to_sse(&event))
+            }
+            None => Some(reset()),
+        };
+        std::future::ready(out)
+    });
+    let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
+        Box::pin(stream::iter(backlog).chain(live).map(Ok));
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")).into_response()
+}

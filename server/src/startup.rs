@@ -91,7 +91,7 @@ impl Application {
         };
         let background = BackgroundTasks(vec![
             tokio::spawn(engine.run()),
-            tokio::spawn(prune_history(history, events.clone())),
+            tokio::spawn(prune_history(history.clone(), events.clone())),
         ]);
         let pages = LivePages { live: live.clone(), board, components: components.clone() };
         let listener = TcpListener::bind(settings.listen)
@@ -126,6 +126,7 @@ impl Application {
             cluster,
             metrics: Arc::new(HttpMetrics::default()),
             events,
+            history: history.clone(),
             live: Arc::new(pages),
         };
         Ok(Application {

@@ -103,7 +103,14 @@ pub fn settings_for(database_url: &str) -> Settings {
 pub async fn start_server(
     database_url: &str,
 ) -> (String, Option<String>, Accounts, tokio::task::JoinHandle<std::io::Result<()>>) {
-    let app = Application::build(settings_for(database_url)).await.expect("the application starts");
+    start_server_with(settings_for(database_url)).await
+}
+
+/// Starts a server with `settings`; returns its base URL, setup link and task.
+pub async fn start_server_with(
+    settings: Settings,
+) -> (String, Option<String>, Accounts, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let app = Application::build(settings).await.expect("the application starts");
     let base_url = format!("http://{}", app.address());
     let setup_link = app.setup_link().map(str::to_owned);
     let accounts = app.accounts.clone();
@@ -115,6 +122,42 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let (database, database_url) = TestDatabase::create(backend).await;
     let (base_url, setup_link, accounts, server) = start_server(&database_url).await;
     TestApp { base_url, database_url, setup_link, accounts, server, _database: database }
+}
+
+/// Settings that watch `drill` over HTTPS through its kubeconfig, as a real cluster would be watched.
+pub fn settings_on_drill(database_url: &str, drill: &TestDrill) -> Settings {
+    Settings::resolve(RawSettings {
+        listen: Some("127.0.0.1:0".into()),
+        database_url: Some(database_url.into()),
+        cluster: Some("kubeconfig".into()),
+        kubeconfig: Some(drill.kubeconfig.display().to_string()),
+        ..RawSettings::default()
+    })
+    .expect("test settings are valid")
+}
+
+/// Starts Wheelhouse watching `drill`.
+pub async fn spawn_app_on(backend: Backend, drill: &TestDrill) -> TestApp {
+    let (database, database_url) = TestDatabase::create(backend).await;
+    let (base_url, setup_link, accounts, server) =
+        start_server_with(settings_on_drill(&database_url, drill)).await;
+    TestApp { base_url, database_url, setup_link, accounts, server, _database: database }
+}
+
+/// Waits for `check` to return `Some`, polling every 50 ms, failing after `seconds` with `what`.
+pub async fn eventually<T, F, Fut>(what: &str, seconds: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {seconds} s waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 impl Drop for TestApp {

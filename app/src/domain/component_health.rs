@@ -57,7 +57,7 @@ impl ComponentHealth {
 /// Cluster add-ons shown as platform components when the cluster runs them:
 /// (name, description, selector in kube-system).
 const ADD_ONS: [(&str, &str, &str); 2] = [
-    ("CoreDNS", "Name resolution inside the cluster", "k8s-app=kube-dns"),
+    ("CoreDNS", "Name resolution inside the cluster", "k8s-app in (kube-dns, coredns)"),
     ("kube-proxy", "Service routing on every node", "k8s-app=kube-proxy"),
 ];
 
@@ -317,7 +317,7 @@ mod tests {
                 unschedulable: false,
             }],
             workloads: vec![
-                (deployment("kube-system", "coredns", 2, 2), selector("k8s-app=kube-dns")),
+                (deployment("kube-system", "coredns", 2, 2), selector("k8s-app in (kube-dns, coredns)")),
                 (deployment("shop", "checkout", 3, 3), selector("app=checkout")),
             ],
             static_pods: vec![("kube-scheduler", pod("kube-scheduler-cp-1", true))],

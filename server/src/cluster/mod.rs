@@ -91,7 +91,18 @@ pub async fn connect(source: ClusterSource, settings: &Settings) -> anyhow::Resu
             let file = kube::config::Kubeconfig::from_yaml(&kubeconfig)?;
             let config = kube::Config::from_custom_kubeconfig(file, &Default::default()).await?;
             let task = tokio::spawn(server.run());
-            tracing::info!(drill.url = %url, "drill cluster started in-process");
+            let path = std::env::temp_dir()
+                .join(format!("wheelhouse-drill-{}.kubeconfig", url.rsplit(':').next().unwrap_or("0")));
+            match crate::drill::serve::write_kubeconfig(&path, &kubeconfig) {
+                Ok(()) => tracing::info!(
+                    drill.url = %url,
+                    "drill cluster started in-process; inject a fault with: wheelhouse drill fault crashloop shop/checkout --kubeconfig {}",
+                    path.display()
+                ),
+                Err(error) => {
+                    tracing::warn!(drill.url = %url, error = %error, "drill cluster started; its kubeconfig could not be written")
+                }
+            }
             Ok(Connected {
                 client: client_for(config)?,
                 drill: Some(EmbeddedDrill { url, kubeconfig, task }),

@@ -383,7 +383,9 @@ pub fn deployment(
             "replicas": replicas,
             "selector": {"matchLabels": labels},
             "template": pod_template(labels.clone(), vec![container(name.trim_start_matches("kube-"), image, port)]),
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
+            // One pod at a time, as many production services roll: a bad
+            // rollout then takes one old pod down while the new one fails.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 1}},
             "revisionHistoryLimit": 10,
             "progressDeadlineSeconds": 600,
         },

@@ -1,6 +1,7 @@
 //! HTTP: the axum router with the Leptos pages, the form handlers, operations
 //! endpoints, and the middleware every request passes through.
 
+pub mod api;
 pub mod auth;
 pub mod components_admin;
 pub mod context;
@@ -43,6 +44,7 @@ pub struct AppState {
     pub cluster: ClusterSource,
     pub metrics: Arc<metrics::HttpMetrics>,
     pub events: Arc<EventHub>,
+    pub history: crate::history::History,
     /// What the live pages read, given to them through the Leptos context.
     pub live: Arc<dyn LiveBackend>,
 }
@@ -88,6 +90,8 @@ pub fn router(
         .route("/admin/components/{id}", post(components_admin::update))
         .route("/admin/components/{id}/delete", post(components_admin::delete))
         .route("/api/v1/events", get(sse::events))
+        .route("/api/v1/components", get(api::components))
+        .route("/api/v1/components/{kind}/{name}/uptime", get(api::uptime))
         .leptos_routes_with_context(&state, routes, services, move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(context::enforce_access))

@@ -18,12 +18,14 @@ pub fn api_error(status: StatusCode, message: &str, field: Option<&str>) -> Resp
 }
 
 /// The one check every API route makes: signed in, with at least `role`.
-pub fn authorise(request: &Request, role: Role) -> Result<(), Response> {
+pub fn authorise(request: &Request, role: Role) -> Result<(), Box<Response>> {
     match request.extensions().get::<PageContext>().and_then(PageContext::role) {
-        None => Err(api_error(StatusCode::UNAUTHORIZED, "Sign in first.", None)),
-        Some(held) if !held.satisfies(role) => {
-            Err(api_error(StatusCode::FORBIDDEN, &format!("This needs the role {role} or higher."), None))
-        }
+        None => Err(Box::new(api_error(StatusCode::UNAUTHORIZED, "Sign in first.", None))),
+        Some(held) if !held.satisfies(role) => Err(Box::new(api_error(
+            StatusCode::FORBIDDEN,
+            &format!("This needs the role {role} or higher."),
+            None,
+        ))),
         Some(_) => Ok(()),
     }
 }
@@ -31,7 +33,7 @@ pub fn authorise(request: &Request, role: Role) -> Result<(), Response> {
 /// `GET /api/v1/components`
 pub async fn components(State(state): State<AppState>, request: Request) -> Response {
     if let Err(refused) = authorise(&request, Role::Responder) {
-        return refused;
+        return *refused;
     }
     let board = state.live.dashboard();
     let components: Vec<_> = board
@@ -81,7 +83,7 @@ pub async fn uptime(
     request: Request,
 ) -> Response {
     if let Err(refused) = authorise(&request, Role::Responder) {
-        return refused;
+        return *refused;
     }
     let Some(key) = ComponentKey::parse(&format!("{kind}/{name}")) else {
         return api_error(

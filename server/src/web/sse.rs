@@ -69,12 +69,10 @@ pub async fn events(
         },
     };
     let live = stream::unfold(receiver, |mut receiver| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(event) => return Some((Some(event), receiver)),
-                Err(RecvError::Lagged(_)) => return Some((None, receiver)),
-                Err(RecvError::Closed) => return None,
-            }
+        match receiver.recv().await {
+            Ok(event) => Some((Some(event), receiver)),
+            Err(RecvError::Lagged(_)) => Some((None, receiver)),
+            Err(RecvError::Closed) => None,
         }
     })
     .filter_map(move |event| {

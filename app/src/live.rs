@@ -6,6 +6,7 @@ use crate::domain::component::{ComponentForm, ComponentKey, ComponentKind, Visib
 use crate::domain::connection::Link;
 use crate::domain::control_plane::ControlPlaneChecks;
 use crate::domain::health::{ComponentStatus, Reason};
+#[cfg(feature = "ssr")]
 use crate::domain::role::Role;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -213,6 +214,6 @@ pub fn refresh_live(reload: impl Fn() + Copy + 'static) {
     Effect::new(move |_| {
         on_live_events(move |_| reload());
         #[cfg(feature = "hydrate")]
-        let _ = set_interval(reload, POLL_EVERY);
+        set_interval(reload, POLL_EVERY);
     });
 }

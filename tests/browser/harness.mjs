@@ -44,6 +44,16 @@ export async function startWheelhouse() {
   return {
     baseUrl,
     log: () => log,
+    /** The kubeconfig of the drill cluster Wheelhouse runs in-process. */
+    drillKubeconfig() {
+      const match = log.match(/--kubeconfig (\S+\.kubeconfig)/);
+      if (!match) throw new Error(`no drill kubeconfig in the log:\n${log}`);
+      return match[1];
+    },
+    /** Injects a drill fault through the CLI, over HTTPS, as a person would. */
+    drill(...args) {
+      return execFileSync(binary, ['drill', ...args, '--kubeconfig', this.drillKubeconfig()], { cwd: repoRoot, env }).toString();
+    },
     addUser(email, role, password) {
       return execFileSync(binary, ['user', 'add', '--email', email, '--role', role, '--database-url', databaseUrl], {
         cwd: repoRoot,

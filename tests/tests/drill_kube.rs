@@ -197,7 +197,7 @@ async fn a_too_old_version_is_answered_410_and_the_watcher_relists() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_rollout_crash_loops_while_the_old_replica_set_keeps_serving() {
+async fn a_bad_rollout_crash_loops_and_takes_serving_pods_down_with_it() {
     let drill = TestDrill::start().await;
     let client = client(&drill).await;
     drill
@@ -223,15 +223,20 @@ async fn a_bad_rollout_crash_loops_while_the_old_replica_set_keeps_serving() {
                 .and_then(|s| s.conditions.as_ref())
                 .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
         });
-        if crashing.is_some() && ready.count() == 3 {
+        // maxUnavailable 1, and no readiness probe: a new pod is Ready for a
+        // moment after each start, so the rollout goes on replacing old pods.
+        if crashing.is_some() && ready.count() < 3 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no crash loop beside 3 serving pods: {list:#?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no crash loop with fewer than 3 serving pods: {list:#?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let deployments: Api<Deployment> = Api::namespaced(client, "shop");
     let status = deployments.get("checkout").await.unwrap().status.unwrap();
-    assert_eq!(status.available_replicas, Some(3), "the old ReplicaSet keeps serving");
+    assert!(status.available_replicas.unwrap_or(0) < 3, "the deployment is short of pods: {status:?}");
 
     drill
         .cluster

@@ -1,6 +1,9 @@
 //! The Wheelhouse web application: pages, components, server functions and the
 //! domain. Built with `ssr` into the server and with `hydrate` into the browser bundle.
 
+// Deep view trees (the cluster page's tables) need more than the default 128.
+#![recursion_limit = "256"]
+
 pub mod components;
 pub mod domain;
 pub mod live;

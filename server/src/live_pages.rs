@@ -7,7 +7,7 @@ use crate::cluster::watch::Live;
 use crate::components::Components;
 use app::domain::component::{ComponentForm, ComponentKey, ComponentKind};
 use app::domain::component_health::NODES_GROUP;
-use app::domain::health::{ComponentStatus, NodeObservation, assess_node};
+use app::domain::health::{ComponentStatus, assess_node};
 use app::domain::label_selector::LabelSelector;
 use app::live::{
     CLUSTER_PAGE_ROWS, ClusterLink, ClusterOverview, ComponentRow, ComponentTile, DashboardData, LiveBackend,
@@ -97,14 +97,7 @@ impl LiveBackend for LivePages {
             .nodes
             .values()
             .map(|n| {
-                let assessment = assess_node(&NodeObservation {
-                    name: n.name.clone(),
-                    ready: n.ready,
-                    memory_pressure: n.memory_pressure,
-                    disk_pressure: n.disk_pressure,
-                    pid_pressure: n.pid_pressure,
-                    unschedulable: n.unschedulable,
-                });
+                let assessment = assess_node(&n.observation());
                 let mut conditions = Vec::new();
                 match n.ready {
                     Some(true) => {}

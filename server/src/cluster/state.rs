@@ -67,6 +67,20 @@ pub struct NodeInfo {
     pub kubelet_version: String,
 }
 
+impl NodeInfo {
+    /// The node as the health rules read it.
+    pub fn observation(&self) -> NodeObservation {
+        NodeObservation {
+            name: self.name.clone(),
+            ready: self.ready,
+            memory_pressure: self.memory_pressure,
+            disk_pressure: self.disk_pressure,
+            pid_pressure: self.pid_pressure,
+            unschedulable: self.unschedulable,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum WorkloadKind {
     Deployment,
@@ -377,18 +391,7 @@ pub struct View<'a> {
 
 impl app::domain::component_health::ClusterView for View<'_> {
     fn nodes(&self) -> Vec<NodeObservation> {
-        self.state
-            .nodes
-            .values()
-            .map(|n| NodeObservation {
-                name: n.name.clone(),
-                ready: n.ready,
-                memory_pressure: n.memory_pressure,
-                disk_pressure: n.disk_pressure,
-                pid_pressure: n.pid_pressure,
-                unschedulable: n.unschedulable,
-            })
-            .collect()
+        self.state.nodes.values().map(NodeInfo::observation).collect()
     }
 
     fn workloads(&self, namespace: &str, selector: &LabelSelector) -> Vec<WorkloadObservation> {

@@ -140,42 +140,32 @@ async fn relay(hub: std::sync::Weak<EventHub>, mut last: i64) {
     }
 }
 
-/// Wakes the relay when another replica (or this one) commits events.
+/// Wakes the relay when another replica (or this one) commits events,
+/// reconnecting after a pause when the LISTEN connection fails.
 async fn listen(hub: std::sync::Weak<EventHub>, url: String) {
     loop {
-        let mut listener = match sqlx::postgres::PgListener::connect(&url).await {
-            Ok(listener) => listener,
-            Err(error) => {
-                tracing::warn!(
-                    error = &error as &dyn std::error::Error,
-                    "cannot LISTEN for live events; retrying"
-                );
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                continue;
-            }
-        };
-        if let Err(error) = listener.listen(CHANNEL).await {
-            tracing::warn!(
-                error = &error as &dyn std::error::Error,
-                "cannot LISTEN for live events; retrying"
-            );
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            continue;
-        }
-        loop {
-            match listener.recv().await {
-                Ok(_) => match hub.upgrade() {
-                    Some(hub) => hub.wake.notify_one(),
-                    None => return,
-                },
-                Err(error) => {
-                    tracing::warn!(
-                        error = &error as &dyn std::error::Error,
-                        "LISTEN connection lost; reconnecting"
-                    );
-                    break;
+        let error = match subscribe(&url).await {
+            Ok(mut listener) => loop {
+                match listener.recv().await {
+                    Ok(_) => match hub.upgrade() {
+                        Some(hub) => hub.wake.notify_one(),
+                        None => return,
+                    },
+                    Err(error) => break error,
                 }
-            }
-        }
+            },
+            Err(error) => error,
+        };
+        tracing::warn!(
+            error = &error as &dyn std::error::Error,
+            "LISTEN for live events failed; reconnecting"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
+}
+
+async fn subscribe(url: &str) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
 }

@@ -6,6 +6,7 @@
 
 pub mod components;
 pub mod domain;
+pub mod incidents;
 pub mod live;
 pub mod page_context;
 pub mod pages;
@@ -20,9 +21,18 @@ use leptos_router::{
 
 use components::layout::Layout;
 use pages::{
-    admin::AdminPage, admin_components::AdminComponentsPage, briefing::BriefingPage, cluster::ClusterPage,
-    dashboard::DashboardPage, incidents::IncidentsPage, login::LoginPage, not_found::NotFound,
-    setup::SetupPage, status::StatusPage,
+    admin::AdminPage,
+    admin_components::AdminComponentsPage,
+    admin_tokens::AdminTokensPage,
+    briefing::BriefingPage,
+    cluster::ClusterPage,
+    dashboard::DashboardPage,
+    incident_room::IncidentRoomPage,
+    incidents::{DeclarePage, IncidentsPage},
+    login::LoginPage,
+    not_found::NotFound,
+    setup::SetupPage,
+    status::StatusPage,
 };
 
 /// The name the wasm bundle and stylesheet are published under in `/pkg`.
@@ -85,11 +95,14 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("incidents") view=IncidentsPage ssr=SsrMode::Async />
+                    <Route path=path!("incidents/new") view=DeclarePage ssr=SsrMode::Async />
+                    <Route path=path!("incidents/:id") view=IncidentRoomPage ssr=SsrMode::Async />
                     <Route path=path!("cluster") view=ClusterPage ssr=SsrMode::Async />
                     <Route path=path!("status") view=StatusPage ssr=SsrMode::Async />
                     <Route path=path!("briefing") view=BriefingPage ssr=SsrMode::Async />
                     <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />
                     <Route path=path!("admin/components") view=AdminComponentsPage ssr=SsrMode::Async />
+                    <Route path=path!("admin/tokens") view=AdminTokensPage ssr=SsrMode::Async />
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("setup") view=SetupPage ssr=SsrMode::Async />
                 </Routes>

@@ -118,6 +118,8 @@ pub struct ComponentRow {
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
 pub trait LiveBackend: Send + Sync + 'static {
+    /// Every component on the board with its group, none left out.
+    fn all_components(&self) -> Vec<(String, ComponentTile)>;
     fn dashboard(&self) -> DashboardData;
     fn cluster_overview(&self) -> ClusterOverview;
     /// The workloads a component with this namespace and selector would cover.
@@ -132,14 +134,20 @@ pub trait LiveBackend: Send + Sync + 'static {
 /// Checks that the caller holds `role`, from the page context the server attached.
 #[cfg(feature = "ssr")]
 pub fn authorise(role: Role) -> Result<std::sync::Arc<dyn LiveBackend>, ServerFnError> {
+    use crate::domain::access::Denial;
     let parts = use_context::<http::request::Parts>().ok_or_else(|| ServerFnError::new("no request"))?;
-    let context = parts.extensions.get::<crate::page_context::PageContext>();
-    let allowed = context.and_then(|c| c.role()).is_some_and(|r| r.satisfies(role));
-    if !allowed {
+    let held = parts.extensions.get::<crate::page_context::PageContext>().and_then(|c| c.role());
+    if let Err(denial) = crate::domain::access::authorise_role(held, role) {
+        let (status, message) = match denial {
+            Denial::Unauthenticated => (http::StatusCode::UNAUTHORIZED, "Sign in first.".to_owned()),
+            Denial::Forbidden { required } => {
+                (http::StatusCode::FORBIDDEN, format!("This needs the role {required} or higher."))
+            }
+        };
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(http::StatusCode::FORBIDDEN);
+            response.set_status(status);
         }
-        return Err(ServerFnError::new(format!("This needs the role {role} or higher.")));
+        return Err(ServerFnError::new(message));
     }
     use_context::<std::sync::Arc<dyn LiveBackend>>()
         .ok_or_else(|| ServerFnError::new("the live data is not available"))
@@ -189,7 +197,7 @@ pub fn on_live_events(on_event: impl Fn(&str) + 'static) {
         use wasm_bindgen::closure::Closure;
         let Ok(source) = web_sys::EventSource::new("/api/v1/events") else { return };
         let on_event = std::rc::Rc::new(on_event);
-        for kind in ["component", "cluster", "cluster-state", "reset"] {
+        for kind in ["component", "cluster", "cluster-state", "incident", "reset"] {
             let on_event = on_event.clone();
             let listener =
                 Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_event: web_sys::MessageEvent| {

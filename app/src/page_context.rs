@@ -35,6 +35,15 @@ pub struct FormFeedback {
     /// What was typed in a refused form, so that nothing is lost.
     #[serde(default)]
     pub component: Option<crate::domain::component::ComponentForm>,
+    /// A refused declaration, as typed.
+    #[serde(default)]
+    pub declaration: Option<crate::domain::incident::DeclarationForm>,
+    /// A refused note, as typed.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// A token just created: shown once, then never again.
+    #[serde(default)]
+    pub new_token: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -66,6 +66,9 @@ pub enum Command {
     /// Manage accounts
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage API tokens for automation (CI pipelines, chat bots, alert routers)
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// The built-in drill cluster: a Kubernetes API server for demos, drills and tests
     #[command(subcommand)]
     Drill(DrillCommand),
@@ -119,6 +122,26 @@ pub enum UserCommand {
         /// admin, responder or viewer
         #[arg(long)]
         role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once; only its hash is stored
+    Create {
+        /// A name saying who uses it, e.g. ci-pipeline
+        #[arg(long)]
+        name: String,
+        /// admin, responder or viewer
+        #[arg(long)]
+        role: String,
+    },
+    /// List tokens (never their secrets)
+    List,
+    /// Revoke a token by name
+    Revoke {
+        #[arg(long)]
+        name: String,
     },
 }
 

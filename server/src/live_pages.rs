@@ -1,7 +1,7 @@
 //! The server's side of the live pages: reads the health board and the
 //! in-memory cluster state (never the API server) and shapes them for pages.
 
-use crate::cluster::engine::Board;
+use crate::cluster::engine::{Board, BoardEntry};
 use crate::cluster::state::{ClusterState, WorkloadInfo};
 use crate::cluster::watch::Live;
 use crate::components::Components;
@@ -50,29 +50,39 @@ fn workload_row(state: &ClusterState, w: &WorkloadInfo) -> WorkloadRow {
     }
 }
 
+fn tile_of(entry: BoardEntry) -> ComponentTile {
+    let health = entry.health;
+    ComponentTile {
+        key: health.key,
+        name: health.name,
+        description: health.description,
+        kind: health.kind,
+        visibility: health.visibility,
+        status: health.assessment.status,
+        reasons: health.assessment.reasons,
+        since: entry.since,
+    }
+}
+
 #[async_trait::async_trait]
 impl LiveBackend for LivePages {
+    fn all_components(&self) -> Vec<(String, ComponentTile)> {
+        let board = self.board.read().unwrap_or_else(|e| e.into_inner()).clone();
+        board.entries.into_iter().map(|entry| (entry.health.group.clone(), tile_of(entry))).collect()
+    }
+
     fn dashboard(&self) -> DashboardData {
         let board = self.board.read().unwrap_or_else(|e| e.into_inner()).clone();
         // Platform first, then nodes, then service groups by name.
         let mut groups: BTreeMap<(u8, String), Vec<ComponentTile>> = BTreeMap::new();
         for entry in board.entries {
-            let health = entry.health;
+            let health = &entry.health;
             let order = match health.kind {
                 ComponentKind::Platform => 0,
                 ComponentKind::Node => 1,
                 ComponentKind::Service => 2,
             };
-            groups.entry((order, health.group.clone())).or_default().push(ComponentTile {
-                key: health.key,
-                name: health.name,
-                description: health.description,
-                kind: health.kind,
-                visibility: health.visibility,
-                status: health.assessment.status,
-                reasons: health.assessment.reasons,
-                since: entry.since,
-            });
+            groups.entry((order, health.group.clone())).or_default().push(tile_of(entry));
         }
         let groups = groups
             .into_iter()

@@ -5,7 +5,7 @@ use app::domain::account::{Email, NewPassword};
 use app::domain::role::Role;
 use clap::Parser;
 use server::accounts::{Accounts, generate_secret};
-use server::cli::{Cli, Command, DrillCommand, FaultArgs, UserCommand};
+use server::cli::{Cli, Command, DrillCommand, FaultArgs, TokenCommand, UserCommand};
 use server::config::Settings;
 use server::db::Database;
 use server::startup::Application;
@@ -55,7 +55,36 @@ async fn run(command: Command, settings: Settings, listen_given: bool) -> anyhow
             Ok(())
         }
         Command::User(UserCommand::Add { email, role }) => add_user(settings, &email, &role).await,
+        Command::Token(command) => token(settings, command).await,
     }
+}
+
+async fn token(settings: Settings, command: TokenCommand) -> anyhow::Result<()> {
+    use server::tokens::Tokens;
+    let db = Database::connect(&settings.database).await?;
+    db.migrate().await?;
+    let tokens = Tokens::new(db);
+    match command {
+        TokenCommand::Create { name, role } => {
+            let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+            let (token, secret) = tokens.create(&name, role, "cli").await?;
+            println!("created the token '{}' with the role {}", token.name, token.role);
+            println!("token (shown once): {secret}");
+        }
+        TokenCommand::List => {
+            for token in tokens.list().await? {
+                let state = if token.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}\t{}\t{}\tcreated by {}", token.name, token.role, state, token.created_by);
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            let found = tokens.list().await?.into_iter().find(|t| t.name == name.trim());
+            let token = found.ok_or_else(|| anyhow::anyhow!("there is no token named '{}'", name.trim()))?;
+            tokens.revoke(token.id).await?;
+            println!("revoked the token '{}'", token.name);
+        }
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -10,8 +10,11 @@ use crate::config::{DatabaseUrl, Settings};
 use crate::db::Database;
 use crate::events::EventHub;
 use crate::history::History;
+use crate::incident_pages::IncidentPages;
+use crate::incidents::Incidents;
 use crate::live_pages::LivePages;
 use crate::session_store::SqlSessionStore;
+use crate::tokens::Tokens;
 use crate::web::{AppState, metrics::HttpMetrics, router};
 use anyhow::Context;
 use app::page_context::ClusterSource;
@@ -93,7 +96,16 @@ impl Application {
             tokio::spawn(engine.run()),
             tokio::spawn(prune_history(history.clone(), events.clone())),
         ]);
-        let pages = LivePages { live: live.clone(), board, components: components.clone() };
+        let pages: Arc<dyn app::live::LiveBackend> =
+            Arc::new(LivePages { live: live.clone(), board, components: components.clone() });
+        let incidents = Incidents::new(db.clone(), events.clone());
+        let tokens = Tokens::new(db.clone());
+        let incident_pages = Arc::new(IncidentPages {
+            incidents: incidents.clone(),
+            accounts: accounts.clone(),
+            tokens: tokens.clone(),
+            live: pages.clone(),
+        });
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -127,7 +139,10 @@ impl Application {
             metrics: Arc::new(HttpMetrics::default()),
             events,
             history: history.clone(),
-            live: Arc::new(pages),
+            incidents,
+            tokens,
+            incident_pages,
+            live: pages,
         };
         Ok(Application {
             listener,

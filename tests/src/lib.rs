@@ -126,11 +126,16 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Settings that watch `drill` over HTTPS through its kubeconfig, as a real cluster would be watched.
 pub fn settings_on_drill(database_url: &str, drill: &TestDrill) -> Settings {
+    settings_on_kubeconfig(database_url, &drill.kubeconfig)
+}
+
+/// Settings that watch the cluster `kubeconfig` points at.
+pub fn settings_on_kubeconfig(database_url: &str, kubeconfig: &std::path::Path) -> Settings {
     Settings::resolve(RawSettings {
         listen: Some("127.0.0.1:0".into()),
         database_url: Some(database_url.into()),
         cluster: Some("kubeconfig".into()),
-        kubeconfig: Some(drill.kubeconfig.display().to_string()),
+        kubeconfig: Some(kubeconfig.display().to_string()),
         ..RawSettings::default()
     })
     .expect("test settings are valid")

@@ -102,6 +102,25 @@ pub fn access_for(path: &str, role: Option<Role>) -> Access {
     }
 }
 
+/// Why a caller may not do something.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denial {
+    /// Nobody signed in and no valid API token.
+    Unauthenticated,
+    /// The caller's role is below `required`.
+    Forbidden { required: Role },
+}
+
+/// The one authorisation rule every mutating route, API route and server
+/// function applies: the caller (`None` when unknown) must hold at least `required`.
+pub fn authorise_role(held: Option<Role>, required: Role) -> Result<Role, Denial> {
+    match held {
+        None => Err(Denial::Unauthenticated),
+        Some(role) if role.satisfies(required) => Ok(role),
+        Some(_) => Err(Denial::Forbidden { required }),
+    }
+}
+
 /// Where to go after signing in: only a local path is accepted, so that a crafted
 /// `next=` parameter cannot send a person to another site.
 pub fn safe_return_path(next: Option<&str>) -> &str {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// A component's status, least severe first, so that `max` is the roll-up:
 /// major outage > partial outage > degraded performance > under maintenance > operational.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ComponentStatus {
     Operational,

@@ -9,6 +9,8 @@ pub mod component_health;
 pub mod connection;
 pub mod control_plane;
 pub mod health;
+pub mod incident;
+pub mod incident_lifecycle;
 pub mod label_selector;
 pub mod role;
 pub mod uptime;

@@ -23,6 +23,13 @@ pub fn AdminPage() -> impl IntoView {
                 <h2><a href="/admin/components">"Components"</a></h2>
                 <p>"Define the business services whose health the dashboard and the status page show."</p>
             </section>
+            <section class="admin-help">
+                <h2><a href="/admin/tokens">"API tokens"</a></h2>
+                <p>
+                    "Create and revoke the tokens automation uses for the JSON API, or from the command line: "
+                    <code>"wheelhouse token create --name N --role R"</code>"."
+                </p>
+            </section>
             <NotYetAvailable
                 heading="Templates and playbooks"
                 what="Their editors are not part of this version yet."

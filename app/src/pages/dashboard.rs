@@ -1,9 +1,10 @@
 //! `/` — the responders' first look: every component's status in colour and
 //! words, why (on expand), since when, and whether the data is current.
 
-use super::NotYetAvailable;
+use super::incidents::{SeverityBadge, update_due_text};
 use crate::components::guard::Guarded;
 use crate::components::status::{ConnectionIndicator, StatusBadge, since_text, status_class};
+use crate::incidents::{IncidentList, load_incidents};
 use crate::live::{ComponentTile, DashboardData, TileGroup, load_dashboard, refresh_live};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -13,14 +14,53 @@ pub fn DashboardPage() -> impl IntoView {
     view! {
         <Title text="Dashboard" />
         <Guarded>
-            <h1>"Dashboard"</h1>
+            <div class="page-head">
+                <h1>"Dashboard"</h1>
+                <a class="button primary" href="/incidents/new">"Declare an incident"</a>
+            </div>
+            <ActiveIncidents />
             <Board />
-            <NotYetAvailable
-                heading="No incidents"
-                what="Incident command is not part of this version yet; no incident can be declared here."
-            />
         </Guarded>
     }
+}
+
+/// The incidents under way, with overdue stakeholder updates flagged.
+#[component]
+fn ActiveIncidents() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load_incidents(None, None));
+    refresh_live(move || data.refetch());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move { data.await.map(|list| view! { <ActiveList list /> }) })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ActiveList(list: IncidentList) -> impl IntoView {
+    let now = list.now;
+    if list.active.is_empty() {
+        return view! { <p class="info" id="active-incidents">"No incident is under way."</p> }.into_any();
+    }
+    view! {
+        <section class="active-incidents" id="active-incidents">
+            <h2>"Incidents under way"</h2>
+            <ul>
+                {list.active.into_iter().map(|incident| {
+                    let due = update_due_text(&incident, now);
+                    view! {
+                        <li data-incident=incident.id class:overdue=incident.update_overdue>
+                            <SeverityBadge severity=incident.severity />" "
+                            <a href=format!("/incidents/{}", incident.id)>{format!("#{} ", incident.id)}{incident.title.clone()}</a>
+                            " — "{incident.status.as_str()}
+                            {due.map(|due| view! { " · "<span class="update-due">{due}</span> })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+    .into_any()
 }
 
 #[component]
@@ -79,6 +119,7 @@ fn Tile(tile: ComponentTile, now: i64) -> impl IntoView {
                 <StatusBadge status=tile.status />
             </header>
             <p class="since">{since_text(tile.since, now)}</p>
+            <a class="declare-link" href=format!("/incidents/new?component={}", tile.key)>"Declare an incident"</a>
             {(!tile.description.is_empty()).then(|| view! { <p class="description">{tile.description}</p> })}
             {(reasons > 0).then(|| view! {
                 <details>

@@ -1,20 +1,238 @@
-//! `/incidents` — active and resolved incidents.
+//! `/incidents` — active and resolved incidents, filtered by severity and
+//! status (in the URL), worst severity first then oldest; and
+//! `/incidents/new` — the declaration form, with each severity's definition.
 
-use super::NotYetAvailable;
 use crate::components::guard::Guarded;
+use crate::components::status::clock;
+use crate::domain::incident::{Category, DeclarationForm, PublicStatus, Severity};
+use crate::incidents::{
+    ComponentChoice, IncidentList, IncidentQuery, IncidentView, duration_text, load_component_choices,
+    load_incidents,
+};
+use crate::live::refresh_live;
+use crate::page_context::PageContext;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn IncidentsPage() -> impl IntoView {
     view! {
         <Title text="Incidents" />
         <Guarded>
-            <h1>"Incidents"</h1>
-            <NotYetAvailable
-                heading="No incidents recorded"
-                what="Declaring and running incidents is not part of this version yet."
-            />
+            <div class="page-head">
+                <h1>"Incidents"</h1>
+                <a class="button primary" href="/incidents/new">"Declare an incident"</a>
+            </div>
+            <IncidentLists />
         </Guarded>
+    }
+}
+
+#[component]
+fn IncidentLists() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        let q = query.get();
+        IncidentQuery {
+            severity: q.get("severity").and_then(|s| Severity::parse(&s).ok()),
+            status: q.get("status").and_then(|s| PublicStatus::parse(&s).ok()),
+        }
+    };
+    let data = Resource::new(filter, |q| load_incidents(q.severity, q.status));
+    refresh_live(move || data.refetch());
+    view! {
+        <Filters query=filter() />
+        <Transition fallback=|| view! { <p class="loading">"Loading incidents…"</p> }>
+            {move || Suspend::new(async move { data.await.map(|list| view! { <Lists list /> }) })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Filters(query: IncidentQuery) -> impl IntoView {
+    view! {
+        <form class="filters" method="get" action="/incidents">
+            <label>"Severity "
+                <select name="severity">
+                    <option value="">"Any"</option>
+                    {Severity::ALL.into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=query.severity == Some(s)>{s.as_str()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>"Status "
+                <select name="status">
+                    <option value="">"Any"</option>
+                    {PublicStatus::ALL.iter().map(|s| view! {
+                        <option value=s.as_str() selected=query.status == Some(*s)>{s.as_str()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <button type="submit">"Filter"</button>
+        </form>
+    }
+}
+
+#[component]
+fn Lists(list: IncidentList) -> impl IntoView {
+    let now = list.now;
+    view! {
+        <section>
+            <h2>"Active"</h2>
+            <IncidentTable incidents=list.active now empty="No active incidents." id="active-incidents" />
+        </section>
+        <section>
+            <h2>"Resolved"</h2>
+            <IncidentTable incidents=list.resolved now empty="No resolved incidents." id="resolved-incidents" />
+        </section>
+    }
+}
+
+/// A severity in words and colour.
+#[component]
+pub fn SeverityBadge(severity: Severity) -> impl IntoView {
+    view! {
+        <span class=format!("badge severity-{}", severity.as_str().to_lowercase()) title=severity.definition()>
+            {severity.as_str()}
+        </span>
+    }
+}
+
+/// "due 14:30:00 UTC (in 12 min)" or "overdue since 14:30:00 UTC".
+pub fn update_due_text(incident: &IncidentView, now: i64) -> Option<String> {
+    let due = incident.next_update_due?;
+    Some(if incident.update_overdue {
+        format!("Update overdue since {} UTC ({} ago)", clock(due), duration_text(now - due))
+    } else {
+        format!("Next update due {} UTC (in {})", clock(due), duration_text(due - now))
+    })
+}
+
+#[component]
+fn IncidentTable(
+    incidents: Vec<IncidentView>,
+    now: i64,
+    empty: &'static str,
+    id: &'static str,
+) -> impl IntoView {
+    if incidents.is_empty() {
+        return view! { <p class="empty-state" id=id>{empty}</p> }.into_any();
+    }
+    view! {
+        <table class="data" id=id>
+            <thead><tr>
+                <th>"Severity"</th><th>"Incident"</th><th>"Status"</th><th>"Phase"</th>
+                <th>"Commander"</th><th>"Duration"</th><th>"Updates"</th>
+            </tr></thead>
+            <tbody>
+                {incidents.into_iter().map(|incident| {
+                    let due = update_due_text(&incident, now);
+                    let end = incident.resolved_at.unwrap_or(now);
+                    view! {
+                        <tr data-incident=incident.id>
+                            <td><SeverityBadge severity=incident.severity /></td>
+                            <td><a href=format!("/incidents/{}", incident.id)>{format!("#{} ", incident.id)}{incident.title.clone()}</a></td>
+                            <td>{incident.status.as_str()}</td>
+                            <td>{incident.phase.label()}</td>
+                            <td>{incident.commander.clone().unwrap_or_default()}</td>
+                            <td>{duration_text(end - incident.declared_at)}</td>
+                            <td class:overdue=incident.update_overdue>{due.unwrap_or_else(|| "—".to_owned())}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn DeclarePage() -> impl IntoView {
+    view! {
+        <Title text="Declare an incident" />
+        <Guarded>
+            <h1>"Declare an incident"</h1>
+            <DeclareForm />
+        </Guarded>
+    }
+}
+
+#[component]
+fn DeclareForm() -> impl IntoView {
+    let choices = Resource::new(|| (), |_| load_component_choices());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading components…"</p> }>
+            {move || Suspend::new(async move { choices.await.map(|choices| view! { <DeclareFields choices /> }) })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DeclareFields(choices: Vec<ComponentChoice>) -> impl IntoView {
+    let ctx = expect_context::<PageContext>();
+    let query = use_query_map().get_untracked();
+    let feedback = ctx.feedback.clone();
+    let typed = feedback.as_ref().and_then(|f| f.declaration.clone()).unwrap_or_else(|| DeclarationForm {
+        severity: "SEV3".to_owned(),
+        category: query.get("category").unwrap_or_default(),
+        components: query.get("component").into_iter().collect(),
+        title: query.get("title").unwrap_or_default(),
+        ..DeclarationForm::default()
+    });
+    let field = feedback.as_ref().and_then(|f| f.field.clone()).unwrap_or_default();
+    let invalid = move |name: &str| (field == name).then_some("true");
+    let severity = Severity::parse(&typed.severity).ok();
+    let category = Category::parse(&typed.category).ok();
+    view! {
+        {feedback.map(|f| view! { <p class="error" role="alert">{f.message}</p> })}
+        <form class="declare" method="post" action="/incidents">
+            <label for="title">"Title"</label>
+            <input id="title" name="title" required maxlength="200" value=typed.title.clone()
+                aria-invalid=invalid("title") placeholder="What is wrong, in a few words" />
+
+            <fieldset aria-invalid=invalid("severity")>
+                <legend>"Severity"</legend>
+                {Severity::ALL.into_iter().map(|s| view! {
+                    <label class="choice">
+                        <input type="radio" name="severity" value=s.as_str() checked=severity == Some(s) required />
+                        <strong>{s.as_str()}</strong>" — "{s.definition()}
+                    </label>
+                }).collect_view()}
+            </fieldset>
+
+            <label for="category">"Category"</label>
+            <select id="category" name="category" required aria-invalid=invalid("category")>
+                <option value="" selected=category.is_none()>"Choose…"</option>
+                {Category::ALL.iter().map(|c| view! {
+                    <option value=c.as_str() selected=category == Some(*c)>{c.label()}</option>
+                }).collect_view()}
+            </select>
+
+            <fieldset aria-invalid=invalid("components")>
+                <legend>"Affected components"</legend>
+                {choices.is_empty().then(|| view! { <p class="info">"No components are known yet."</p> })}
+                {choices.into_iter().map(|choice| {
+                    let key = choice.key.to_string();
+                    let checked = typed.components.contains(&key);
+                    view! {
+                        <label class="choice">
+                            <input type="checkbox" name="components" value=key.clone() checked=checked />
+                            {choice.name}" "<small>{format!("({}, {})", choice.group, choice.status.label())}</small>
+                        </label>
+                    }
+                }).collect_view()}
+            </fieldset>
+
+            <label for="summary">"Summary"</label>
+            <textarea id="summary" name="summary" rows="4" maxlength="10000" aria-invalid=invalid("summary")
+                placeholder="What is known: symptoms, who is affected, since when">{typed.summary.clone()}</textarea>
+
+            <label for="commander">"Incident commander (e-mail address; empty: you)"</label>
+            <input id="commander" name="commander" type="email" value=typed.commander.clone()
+                aria-invalid=invalid("commander") />
+
+            <button type="submit" class="primary">"Declare"</button>
+        </form>
     }
 }

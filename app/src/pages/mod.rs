@@ -2,9 +2,11 @@
 
 pub mod admin;
 pub mod admin_components;
+pub mod admin_tokens;
 pub mod briefing;
 pub mod cluster;
 pub mod dashboard;
+pub mod incident_room;
 pub mod incidents;
 pub mod login;
 pub mod not_found;

@@ -79,6 +79,23 @@ impl Accounts {
         row.map(user_from_row).transpose()
     }
 
+    /// The account with this e-mail address (any case), if any.
+    pub async fn find_by_email(&self, email: &str) -> Result<Option<User>, AccountError> {
+        let row: Option<UserRow> = sqlx::query_as("SELECT id, email, role FROM users WHERE email = $1")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.map(user_from_row).transpose()
+    }
+
+    /// Every account, by e-mail address.
+    pub async fn list(&self) -> Result<Vec<User>, AccountError> {
+        let rows: Vec<UserRow> = sqlx::query_as("SELECT id, email, role FROM users ORDER BY email")
+            .fetch_all(&self.db.pool)
+            .await?;
+        rows.into_iter().map(user_from_row).collect()
+    }
+
     /// The account whose e-mail and password match, if any.
     pub async fn authenticate(&self, email: &str, password: &str) -> Result<Option<User>, AccountError> {
         let email = email.trim().to_lowercase();

@@ -2,9 +2,9 @@
 //! link, and per-day uptime from the history. Errors are JSON with a message.
 
 use super::AppState;
+use super::principal::{DenialResponse, authorise};
 use app::domain::component::ComponentKey;
 use app::domain::role::Role;
-use app::page_context::PageContext;
 use axum::Json;
 use axum::extract::{Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -17,23 +17,10 @@ pub fn api_error(status: StatusCode, message: &str, field: Option<&str>) -> Resp
     (status, Json(json!({ "error": { "message": message, "field": field } }))).into_response()
 }
 
-/// The one check every API route makes: signed in, with at least `role`.
-pub fn authorise(request: &Request, role: Role) -> Result<(), Box<Response>> {
-    match request.extensions().get::<PageContext>().and_then(PageContext::role) {
-        None => Err(Box::new(api_error(StatusCode::UNAUTHORIZED, "Sign in first.", None))),
-        Some(held) if !held.satisfies(role) => Err(Box::new(api_error(
-            StatusCode::FORBIDDEN,
-            &format!("This needs the role {role} or higher."),
-            None,
-        ))),
-        Some(_) => Ok(()),
-    }
-}
-
 /// `GET /api/v1/components`
 pub async fn components(State(state): State<AppState>, request: Request) -> Response {
-    if let Err(refused) = authorise(&request, Role::Responder) {
-        return *refused;
+    if let Err(denied) = authorise(request.extensions(), Role::Responder) {
+        return denied.json();
     }
     let board = state.live.dashboard();
     let components: Vec<_> = board
@@ -82,8 +69,8 @@ pub async fn uptime(
     Query(query): Query<UptimeQuery>,
     request: Request,
 ) -> Response {
-    if let Err(refused) = authorise(&request, Role::Responder) {
-        return *refused;
+    if let Err(denied) = authorise(request.extensions(), Role::Responder) {
+        return denied.json();
     }
     let Some(key) = ComponentKey::parse(&format!("{kind}/{name}")) else {
         return api_error(

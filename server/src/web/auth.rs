@@ -46,7 +46,7 @@ pub(super) async fn read_form<T: DeserializeOwned>(request: Request) -> Result<(
     let bytes = to_bytes(body, super::MAX_BODY_BYTES)
         .await
         .map_err(|_| plain_error(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."))?;
-    let form = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
+    let form = serde_html_form::from_bytes(&bytes).map_err(|_| {
         plain_error(StatusCode::BAD_REQUEST, "The form could not be read. Reload the page and try again.")
     })?;
     Ok((Request::from_parts(parts, axum::body::Body::empty()), form))

@@ -3,9 +3,11 @@
 
 use super::AppState;
 use super::auth::{page_context_of, read_form};
+use super::principal::{DenialResponse, authorise};
 use super::render::{plain_error, render_page};
 use crate::components::ComponentStoreError;
 use app::domain::component::{ComponentDefinition, ComponentForm};
+use app::domain::role::Role;
 use app::page_context::FormFeedback;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,6 +20,9 @@ fn saved(name: &str) -> Response {
 
 /// `POST /admin/components` and `POST /admin/components/{id}`.
 async fn save(state: AppState, request: Request, id: Option<i64>) -> Response {
+    if let Err(denied) = authorise(request.extensions(), Role::Admin) {
+        return denied.page();
+    }
     let (request, form) = match read_form::<ComponentForm>(request).await {
         Ok(read) => read,
         Err(response) => return response,
@@ -80,7 +85,10 @@ pub async fn update(State(state): State<AppState>, Path(id): Path<i64>, request:
 }
 
 /// `POST /admin/components/{id}/delete`
-pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
+    if let Err(denied) = authorise(request.extensions(), Role::Admin) {
+        return denied.page();
+    }
     match state.components.delete(id).await {
         Ok(()) | Err(ComponentStoreError::NotFound(_)) => Redirect::to("/admin/components").into_response(),
         Err(error) => {

@@ -2,6 +2,8 @@
 //! and whether they may open the path they asked for.
 
 use super::AppState;
+use super::api::api_error;
+use super::principal::{Principal, bearer_token};
 use super::render::plain_error;
 use app::domain::access::{Access, access_for};
 use app::page_context::{PageContext, SignedInUser};
@@ -53,9 +55,42 @@ pub async fn attach_page_context(
             None
         }
     };
+    let principal = match (user, bearer_token(request.headers())) {
+        (Some(user), _) => Some(Principal::Account(user)),
+        (None, Some(secret)) if path.starts_with("/api/") => match state.tokens.authenticate(secret).await {
+            Ok(Some(token)) => Some(Principal::Token(token)),
+            Ok(None) => {
+                return api_error(
+                    StatusCode::UNAUTHORIZED,
+                    "The API token is not valid or has been revoked.",
+                    None,
+                );
+            }
+            Err(error) => {
+                tracing::error!(error = &error as &dyn std::error::Error, "could not check an API token");
+                return api_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Wheelhouse cannot reach its database right now. Try again shortly.",
+                    None,
+                );
+            }
+        },
+        (None, _) => None,
+    };
+    let principal_for_pages = principal.clone();
+    if let Some(principal) = principal {
+        request.extensions_mut().insert(principal);
+    }
     let setup_open = path == "/setup" && matches!(state.accounts.has_users().await, Ok(false));
     request.extensions_mut().insert(PageContext {
-        user: user.map(|u| SignedInUser { email: u.email, role: u.role }),
+        // A token's requests reach only /api/ (the JSON API and server functions), never pages.
+        user: match principal_for_pages {
+            Some(Principal::Account(u)) => Some(SignedInUser { email: u.email, role: u.role }),
+            Some(Principal::Token(t)) => {
+                Some(SignedInUser { email: format!("token:{}", t.name), role: t.role })
+            }
+            None => None,
+        },
         cluster: state.cluster,
         feedback: None,
         setup_open,

@@ -5,10 +5,15 @@ pub mod api;
 pub mod auth;
 pub mod components_admin;
 pub mod context;
+mod incident_commands;
+pub mod incidents_api;
+pub mod incidents_forms;
 pub mod metrics;
 pub mod ops;
+pub mod principal;
 mod render;
 pub mod sse;
+pub mod tokens_admin;
 
 use crate::accounts::Accounts;
 use crate::components::Components;
@@ -34,6 +39,36 @@ use tower_sessions::SessionManagerLayer;
 /// Largest request body accepted. Forms are small; nothing here uploads files.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// A body declared larger than this is refused without being read; up to
+/// this size it is read and dropped first, so that the client, still
+/// sending, receives the refusal instead of a reset connection.
+const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// Answers a body declared larger than [`MAX_BODY_BYTES`] with a clear 413
+/// (JSON on `/api/`). Bodies without a declared length meet the limit layer.
+async fn refuse_oversized(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use futures_util::StreamExt;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(length) = declared.filter(|length| *length > MAX_BODY_BYTES as u64) else {
+        return next.run(request).await;
+    };
+    let api = request.uri().path().starts_with("/api/");
+    if length <= DRAIN_LIMIT {
+        let mut body = request.into_body().into_data_stream();
+        while let Some(Ok(_)) = body.next().await {}
+    }
+    let message = format!("The request body is larger than the limit of {} KiB.", MAX_BODY_BYTES / 1024);
+    if api {
+        api::api_error(http::StatusCode::PAYLOAD_TOO_LARGE, &message, None)
+    } else {
+        render::plain_error(http::StatusCode::PAYLOAD_TOO_LARGE, &message)
+    }
+}
+
 /// What every handler may use.
 #[derive(Clone)]
 pub struct AppState {
@@ -45,6 +80,10 @@ pub struct AppState {
     pub metrics: Arc<metrics::HttpMetrics>,
     pub events: Arc<EventHub>,
     pub history: crate::history::History,
+    pub incidents: crate::incidents::Incidents,
+    pub tokens: crate::tokens::Tokens,
+    /// What the incident pages read, given to them through the Leptos context.
+    pub incident_pages: Arc<dyn app::incidents::IncidentBackend>,
     /// What the live pages read, given to them through the Leptos context.
     pub live: Arc<dyn LiveBackend>,
 }
@@ -53,7 +92,11 @@ impl AppState {
     /// The context every page render and server function gets.
     pub fn provide_page_services(&self) -> impl Fn() + Clone + Send + Sync + 'static {
         let live = self.live.clone();
-        move || leptos::prelude::provide_context(live.clone())
+        let incidents = self.incident_pages.clone();
+        move || {
+            leptos::prelude::provide_context(live.clone());
+            leptos::prelude::provide_context(incidents.clone());
+        }
     }
 }
 
@@ -61,6 +104,71 @@ impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos.clone()
     }
+}
+
+/// A route that changes something, and the least role it needs (`None`: anyone,
+/// e.g. signing in). The router adds mutating routes only from this table, and
+/// the authorisation matrix test walks it, so no such route goes unchecked.
+pub struct MutatingRoute {
+    pub path: &'static str,
+    pub needs: Option<app::domain::role::Role>,
+}
+
+const fn needs(path: &'static str, role: app::domain::role::Role) -> MutatingRoute {
+    MutatingRoute { path, needs: Some(role) }
+}
+
+/// Every mutating route (all answer POST).
+pub const MUTATING_ROUTES: &[MutatingRoute] = {
+    use app::domain::role::Role::{Admin, Responder};
+    &[
+        MutatingRoute { path: "/login", needs: None },
+        MutatingRoute { path: "/setup", needs: None },
+        MutatingRoute { path: "/logout", needs: None },
+        needs("/admin/components", Admin),
+        needs("/admin/components/{id}", Admin),
+        needs("/admin/components/{id}/delete", Admin),
+        needs("/admin/tokens", Admin),
+        needs("/admin/tokens/{id}/revoke", Admin),
+        needs("/incidents", Responder),
+        needs("/incidents/{id}/transitions", Responder),
+        needs("/incidents/{id}/roles", Responder),
+        needs("/incidents/{id}/notes", Responder),
+        needs("/api/v1/incidents", Responder),
+        needs("/api/v1/incidents/{id}/transitions", Responder),
+        needs("/api/v1/incidents/{id}/roles", Responder),
+        needs("/api/v1/incidents/{id}/notes", Responder),
+    ]
+};
+
+/// The handler of each entry of [`MUTATING_ROUTES`]. Where a path also answers
+/// GET (`/api/v1/incidents`), the GET is added here too, as axum wants one
+/// method router per path.
+fn mutating_handler(path: &str) -> axum::routing::MethodRouter<AppState> {
+    match path {
+        "/login" => post(auth::login),
+        "/setup" => post(auth::setup),
+        "/logout" => post(auth::logout),
+        "/admin/components" => post(components_admin::create),
+        "/admin/components/{id}" => post(components_admin::update),
+        "/admin/components/{id}/delete" => post(components_admin::delete),
+        "/admin/tokens" => post(tokens_admin::create),
+        "/admin/tokens/{id}/revoke" => post(tokens_admin::revoke),
+        "/incidents" => post(incidents_forms::create),
+        "/incidents/{id}/transitions" => post(incidents_forms::transition),
+        "/incidents/{id}/roles" => post(incidents_forms::assign_role),
+        "/incidents/{id}/notes" => post(incidents_forms::add_note),
+        "/api/v1/incidents" => post(incidents_api::create).get(incidents_api::list),
+        "/api/v1/incidents/{id}/transitions" => post(incidents_api::transition),
+        "/api/v1/incidents/{id}/roles" => post(incidents_api::assign_role),
+        "/api/v1/incidents/{id}/notes" => post(incidents_api::add_note),
+        other => unreachable!("{other} is in MUTATING_ROUTES without a handler"),
+    }
+}
+
+/// Every registered server function's path and method (for the authorisation matrix test).
+pub fn server_functions() -> Vec<(&'static str, http::Method)> {
+    leptos::server_fn::axum::server_fn_paths().collect()
 }
 
 /// The app's routes, listed once per process. Listing them renders the app with
@@ -79,25 +187,27 @@ pub fn router(
     let routes = ROUTES.clone();
     let leptos = state.leptos.clone();
     let services = state.provide_page_services();
-    Router::new()
+    let mut router = Router::new();
+    for route in MUTATING_ROUTES {
+        router = router.route(route.path, mutating_handler(route.path));
+    }
+    router
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .route("/login", post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/setup", post(auth::setup))
-        .route("/admin/components", post(components_admin::create))
-        .route("/admin/components/{id}", post(components_admin::update))
-        .route("/admin/components/{id}/delete", post(components_admin::delete))
         .route("/api/v1/events", get(sse::events))
         .route("/api/v1/components", get(api::components))
         .route("/api/v1/components/{kind}/{name}/uptime", get(api::uptime))
+        .route("/api/v1/openapi.json", get(incidents_api::openapi))
+        .route("/api/v1/incidents/{id}", get(incidents_api::get_one))
+        .route("/api/v1/incidents/{id}/timeline", get(incidents_api::timeline))
         .leptos_routes_with_context(&state, routes, services, move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(context::enforce_access))
         .layer(from_fn_with_state(state.clone(), context::attach_page_context))
         .layer(sessions)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(from_fn(refuse_oversized))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

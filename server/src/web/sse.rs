@@ -4,10 +4,10 @@
 //! repeats. A client too far behind gets a `reset` event and should reload.
 
 use super::AppState;
+use super::principal::{DenialResponse, authorise};
 use super::render::plain_error;
 use crate::events::LiveEvent;
 use app::domain::role::Role;
-use app::page_context::PageContext;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -38,13 +38,8 @@ pub async fn events(
     headers: HeaderMap,
     request: axum::extract::Request,
 ) -> Response {
-    let role = request.extensions().get::<PageContext>().and_then(PageContext::role);
-    match role {
-        None => return plain_error(StatusCode::UNAUTHORIZED, "Sign in first."),
-        Some(role) if !role.satisfies(Role::Responder) => {
-            return plain_error(StatusCode::FORBIDDEN, "This needs the role responder or higher.");
-        }
-        Some(_) => {}
+    if let Err(denied) = authorise(request.extensions(), Role::Responder) {
+        return denied.json();
     }
     let hub = state.events.clone();
     // Subscribe before reading the backlog, so nothing falls between the two.

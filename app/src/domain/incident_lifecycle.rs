@@ -1,0 +1,781 @@
+//! The incident state machine: which commands are allowed, for whom, and the
+//! timeline events they produce. [`decide`] never changes anything; [`apply`]
+//! folds an accepted event into the state. The store runs both inside one
+//! transaction, so the incident row and its timeline cannot disagree.
+
+use super::incident::{IncidentRole, Phase, PublicStatus, Severity, Text};
+use super::role::Role;
+use serde::{Deserialize, Serialize};
+
+/// A person known to Wheelhouse, as the timeline names them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: i64,
+    pub email: String,
+}
+
+/// Who asks: an account (which may hold roles on the incident) or an API token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The account, or `None` for an API token (which holds no incident roles).
+    pub person: Option<Person>,
+    /// The account's role, or the token's.
+    pub role: Role,
+    /// How the timeline names the actor: an e-mail address or `token:NAME`.
+    pub name: String,
+}
+
+impl Actor {
+    pub fn account(id: i64, email: &str, role: Role) -> Actor {
+        Actor { person: Some(Person { id, email: email.to_owned() }), role, name: email.to_owned() }
+    }
+
+    pub fn token(name: &str, role: Role) -> Actor {
+        Actor { person: None, role, name: format!("token:{name}") }
+    }
+}
+
+/// Someone holding a role on the incident.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub person: Person,
+    pub role: IncidentRole,
+}
+
+/// What the rules need to know about an incident. Times are Unix milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentState {
+    pub severity: Severity,
+    pub status: PublicStatus,
+    pub phase: Phase,
+    pub assignments: Vec<Assignment>,
+    pub declared_at: i64,
+    pub acknowledged_at: Option<i64>,
+    pub contained_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    /// When stakeholders were last told something (the declaration counts).
+    pub last_update_at: i64,
+    /// Containment actions under way (issue 6 fills this); an incident cannot be resolved with any.
+    pub running_actions: u32,
+}
+
+impl IncidentState {
+    /// A new incident, commanded by `commander`.
+    pub fn declared(severity: Severity, commander: Person, at: i64) -> IncidentState {
+        IncidentState {
+            severity,
+            status: PublicStatus::Investigating,
+            phase: Phase::Identification,
+            assignments: vec![Assignment { person: commander, role: IncidentRole::IncidentCommander }],
+            declared_at: at,
+            acknowledged_at: None,
+            contained_at: None,
+            resolved_at: None,
+            last_update_at: at,
+            running_actions: 0,
+        }
+    }
+
+    pub fn commander(&self) -> Option<&Person> {
+        self.holders(IncidentRole::IncidentCommander).next()
+    }
+
+    pub fn holders(&self, role: IncidentRole) -> impl Iterator<Item = &Person> {
+        self.assignments.iter().filter(move |a| a.role == role).map(|a| &a.person)
+    }
+
+    pub fn holds(&self, person_id: i64, role: IncidentRole) -> bool {
+        self.assignments.iter().any(|a| a.person.id == person_id && a.role == role)
+    }
+
+    fn actor_holds(&self, actor: &Actor, role: IncidentRole) -> bool {
+        actor.person.as_ref().is_some_and(|p| self.holds(p.id, role))
+    }
+
+    fn actor_holds_any(&self, actor: &Actor) -> bool {
+        actor.person.as_ref().is_some_and(|p| self.assignments.iter().any(|a| a.person.id == p.id))
+    }
+
+    pub fn is_resolved(&self) -> bool {
+        self.status == PublicStatus::Resolved
+    }
+
+    /// When the next stakeholder update is due; `None` when resolved or the severity has no cadence.
+    pub fn next_update_due(&self) -> Option<i64> {
+        if self.is_resolved() {
+            return None;
+        }
+        self.severity.update_interval_ms().map(|interval| self.last_update_at + interval)
+    }
+
+    pub fn update_overdue(&self, now: i64) -> bool {
+        self.next_update_due().is_some_and(|due| now > due)
+    }
+}
+
+/// What someone asks to do to an incident.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// The commander takes the incident on; stamps `acknowledged_at`.
+    Acknowledge,
+    ChangeStatus(PublicStatus),
+    ChangePhase(Phase),
+    ChangeSeverity(Severity),
+    /// Gives `person` a role; the commander role moves from the current holder (a handover).
+    Assign {
+        person: Person,
+        role: IncidentRole,
+    },
+    /// Takes a role (other than commander) away.
+    Unassign {
+        person: Person,
+        role: IncidentRole,
+    },
+    AddNote {
+        text: Text,
+        decision: bool,
+    },
+    /// Brings a resolved incident back to `investigating`.
+    Reopen,
+}
+
+/// One typed timeline event. Events are only ever appended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TimelineEvent {
+    Declared {
+        title: String,
+        severity: Severity,
+        category: super::incident::Category,
+        components: Vec<String>,
+        summary: String,
+        commander: Person,
+    },
+    Acknowledged,
+    SeverityChanged {
+        from: Severity,
+        to: Severity,
+    },
+    StatusChanged {
+        from: PublicStatus,
+        to: PublicStatus,
+    },
+    PhaseChanged {
+        from: Phase,
+        to: Phase,
+    },
+    RoleAssigned {
+        person: Person,
+        role: IncidentRole,
+    },
+    RoleRemoved {
+        person: Person,
+        role: IncidentRole,
+    },
+    CommandHandedOver {
+        from: Option<Person>,
+        to: Person,
+    },
+    Note {
+        text: String,
+        decision: bool,
+    },
+    Reopened {
+        phase: Phase,
+    },
+}
+
+impl TimelineEvent {
+    /// The stored name of the event's kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TimelineEvent::Declared { .. } => "declared",
+            TimelineEvent::Acknowledged => "acknowledged",
+            TimelineEvent::SeverityChanged { .. } => "severity_changed",
+            TimelineEvent::StatusChanged { .. } => "status_changed",
+            TimelineEvent::PhaseChanged { .. } => "phase_changed",
+            TimelineEvent::RoleAssigned { .. } => "role_assigned",
+            TimelineEvent::RoleRemoved { .. } => "role_removed",
+            TimelineEvent::CommandHandedOver { .. } => "command_handed_over",
+            TimelineEvent::Note { .. } => "note",
+            TimelineEvent::Reopened { .. } => "reopened",
+        }
+    }
+
+    /// One line for the timeline.
+    pub fn describe(&self) -> String {
+        match self {
+            TimelineEvent::Declared { title, severity, commander, .. } => {
+                format!("Declared {severity} \u{201c}{title}\u{201d}; {} commands", commander.email)
+            }
+            TimelineEvent::Acknowledged => "The incident commander acknowledged the incident".to_owned(),
+            TimelineEvent::SeverityChanged { from, to } => format!("Severity changed from {from} to {to}"),
+            TimelineEvent::StatusChanged { from, to } => format!("Status changed from {from} to {to}"),
+            TimelineEvent::PhaseChanged { from, to } => {
+                format!("Phase changed from {} to {}", from.label(), to.label())
+            }
+            TimelineEvent::RoleAssigned { person, role } => {
+                format!("{} is now {}", person.email, role.label())
+            }
+            TimelineEvent::RoleRemoved { person, role } => {
+                format!("{} is no longer {}", person.email, role.label())
+            }
+            TimelineEvent::CommandHandedOver { from: Some(from), to } => {
+                format!("Command handed over from {} to {}", from.email, to.email)
+            }
+            TimelineEvent::CommandHandedOver { from: None, to } => format!("{} took command", to.email),
+            TimelineEvent::Note { text, decision: true } => format!("Decision: {text}"),
+            TimelineEvent::Note { text, decision: false } => text.clone(),
+            TimelineEvent::Reopened { .. } => "Reopened; back to investigating".to_owned(),
+        }
+    }
+}
+
+/// Why a command was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The actor may not do this on this incident.
+    #[error("{0}")]
+    NotPermitted(String),
+    /// The incident is not in a state where this makes sense.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn not_permitted(message: &str) -> Refusal {
+    Refusal::NotPermitted(message.to_owned())
+}
+
+fn invalid(message: impl Into<String>) -> Refusal {
+    Refusal::Invalid(message.into())
+}
+
+/// Who may do what, beyond being at least a responder (viewers may do nothing):
+/// an admin may do anything the commander may.
+fn require(
+    state: &IncidentState,
+    actor: &Actor,
+    allowed: &[IncidentRole],
+    what: &str,
+) -> Result<(), Refusal> {
+    if !actor.role.satisfies(Role::Responder) {
+        return Err(not_permitted("Viewers cannot change incidents."));
+    }
+    if actor.role.satisfies(Role::Admin) || allowed.iter().any(|role| state.actor_holds(actor, *role)) {
+        return Ok(());
+    }
+    let holders: Vec<&str> = allowed.iter().map(|r| r.label()).collect();
+    Err(Refusal::NotPermitted(format!(
+        "Only the {} or an admin may {what}.",
+        holders.join(" or ").to_lowercase()
+    )))
+}
+
+/// Decides whether `actor` may run `command` on `state` at `now`, and what
+/// events it makes. Nothing is changed; see [`apply`].
+pub fn decide(state: &IncidentState, actor: &Actor, command: Command) -> Result<Vec<TimelineEvent>, Refusal> {
+    use IncidentRole::*;
+    match command {
+        Command::Acknowledge => {
+            if !actor.role.satisfies(Role::Responder) || !state.actor_holds(actor, IncidentCommander) {
+                return Err(not_permitted("Only the incident commander acknowledges the incident."));
+            }
+            if state.acknowledged_at.is_some() {
+                return Err(invalid("The incident is already acknowledged."));
+            }
+            Ok(vec![TimelineEvent::Acknowledged])
+        }
+        Command::ChangeStatus(to) => {
+            require(state, actor, &[IncidentCommander, CommunicationsLead], "change the status")?;
+            let from = state.status;
+            if from == to {
+                return Err(invalid(format!("The status is already {to}.")));
+            }
+            if from == PublicStatus::Resolved {
+                return Err(invalid(format!(
+                    "The incident is resolved; reopen it before moving it to {to}."
+                )));
+            }
+            if to == PublicStatus::Resolved && state.running_actions > 0 {
+                return Err(invalid(format!(
+                    "{} containment action(s) are still running; wait for them to finish before resolving.",
+                    state.running_actions
+                )));
+            }
+            Ok(vec![TimelineEvent::StatusChanged { from, to }])
+        }
+        Command::ChangePhase(to) => {
+            require(state, actor, &[IncidentCommander, OperationsLead], "change the phase")?;
+            let from = state.phase;
+            if from == to {
+                return Err(invalid(format!("The phase is already {}.", to.label())));
+            }
+            if from == Phase::PostIncident {
+                return Err(invalid(
+                    "The incident is in post-incident review; reopen it to work on it again.",
+                ));
+            }
+            if to == Phase::PostIncident && !state.is_resolved() {
+                return Err(invalid("Resolve the incident before starting the post-incident review."));
+            }
+            if to < from && state.is_resolved() {
+                return Err(invalid("The incident is resolved; reopen it to go back to an earlier phase."));
+            }
+            Ok(vec![TimelineEvent::PhaseChanged { from, to }])
+        }
+        Command::ChangeSeverity(to) => {
+            require(state, actor, &[IncidentCommander], "change the severity")?;
+            if state.severity == to {
+                return Err(invalid(format!("The severity is already {to}.")));
+            }
+            if state.is_resolved() {
+                return Err(invalid("The incident is resolved; reopen it to change its severity."));
+            }
+            Ok(vec![TimelineEvent::SeverityChanged { from: state.severity, to }])
+        }
+        Command::Assign { person, role } => {
+            require(state, actor, &[IncidentCommander], "assign roles")?;
+            if state.holds(person.id, role) {
+                return Err(invalid(format!("{} is already {}.", person.email, role.label())));
+            }
+            if role == IncidentCommander {
+                let from = state.commander().cloned();
+                return Ok(vec![TimelineEvent::CommandHandedOver { from, to: person }]);
+            }
+            Ok(vec![TimelineEvent::RoleAssigned { person, role }])
+        }
+        Command::Unassign { person, role } => {
+            require(state, actor, &[IncidentCommander], "take roles away")?;
+            if role == IncidentCommander {
+                return Err(invalid("An incident always has a commander; hand command over instead."));
+            }
+            if !state.holds(person.id, role) {
+                return Err(invalid(format!("{} is not {}.", person.email, role.label())));
+            }
+            Ok(vec![TimelineEvent::RoleRemoved { person, role }])
+        }
+        Command::AddNote { text, decision } => {
+            if !actor.role.satisfies(Role::Responder) {
+                return Err(not_permitted("Viewers cannot add notes."));
+            }
+            if decision && !actor.role.satisfies(Role::Admin) && !state.actor_holds_any(actor) {
+                return Err(not_permitted(
+                    "Only someone holding a role on this incident, or an admin, records a decision.",
+                ));
+            }
+            Ok(vec![TimelineEvent::Note { text: text.into_string(), decision }])
+        }
+        Command::Reopen => {
+            require(state, actor, &[IncidentCommander], "reopen the incident")?;
+            if !state.is_resolved() {
+                return Err(invalid("Only a resolved incident can be reopened."));
+            }
+            let phase = if state.phase == Phase::PostIncident { Phase::Identification } else { state.phase };
+            Ok(vec![TimelineEvent::Reopened { phase }])
+        }
+    }
+}
+
+/// Folds an accepted event into the state, stamping the key times.
+pub fn apply(state: &mut IncidentState, event: &TimelineEvent, at: i64) {
+    match event {
+        TimelineEvent::Declared { .. } | TimelineEvent::Note { .. } => {}
+        TimelineEvent::Acknowledged => state.acknowledged_at = Some(at),
+        TimelineEvent::SeverityChanged { to, .. } => state.severity = *to,
+        TimelineEvent::StatusChanged { to, .. } => {
+            state.status = *to;
+            if *to == PublicStatus::Resolved {
+                state.resolved_at = Some(at);
+            }
+        }
+        TimelineEvent::PhaseChanged { to, .. } => {
+            state.phase = *to;
+            if *to > Phase::Containment && state.contained_at.is_none() {
+                state.contained_at = Some(at);
+            }
+        }
+        TimelineEvent::RoleAssigned { person, role } => {
+            state.assignments.push(Assignment { person: person.clone(), role: *role })
+        }
+        TimelineEvent::RoleRemoved { person, role } => {
+            state.assignments.retain(|a| !(a.person.id == person.id && a.role == *role))
+        }
+        TimelineEvent::CommandHandedOver { to, .. } => {
+            state.assignments.retain(|a| a.role != IncidentRole::IncidentCommander);
+            state
+                .assignments
+                .insert(0, Assignment { person: to.clone(), role: IncidentRole::IncidentCommander });
+        }
+        TimelineEvent::Reopened { phase } => {
+            state.status = PublicStatus::Investigating;
+            state.phase = *phase;
+            state.resolved_at = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use IncidentRole::*;
+
+    fn person(id: i64) -> Person {
+        Person { id, email: format!("p{id}@example.com") }
+    }
+
+    const IC: i64 = 1;
+    const COMMS: i64 = 2;
+    const OPS: i64 = 3;
+    const SCRIBE: i64 = 4;
+    const BYSTANDER: i64 = 5;
+
+    fn incident() -> IncidentState {
+        let mut state = IncidentState::declared(Severity::Sev2, person(IC), 1_000);
+        for (id, role) in [(COMMS, CommunicationsLead), (OPS, OperationsLead), (SCRIBE, Scribe)] {
+            apply(&mut state, &TimelineEvent::RoleAssigned { person: person(id), role }, 1_000);
+        }
+        state
+    }
+
+    fn responder(id: i64) -> Actor {
+        Actor::account(id, &person(id).email, Role::Responder)
+    }
+
+    fn admin() -> Actor {
+        Actor::account(99, "admin@example.com", Role::Admin)
+    }
+
+    fn viewer() -> Actor {
+        Actor::account(98, "exec@example.com", Role::Viewer)
+    }
+
+    /// Decides and applies, as the store does.
+    fn run(state: &mut IncidentState, actor: &Actor, command: Command, at: i64) -> Result<(), Refusal> {
+        for event in decide(state, actor, command)? {
+            apply(state, &event, at);
+        }
+        Ok(())
+    }
+
+    fn refused_as_invalid(result: Result<Vec<TimelineEvent>, Refusal>) -> String {
+        match result {
+            Err(Refusal::Invalid(message)) => message,
+            other => panic!("expected an invalid-transition refusal, got {other:?}"),
+        }
+    }
+
+    fn refused_as_not_permitted(result: Result<Vec<TimelineEvent>, Refusal>) -> String {
+        match result {
+            Err(Refusal::NotPermitted(message)) => message,
+            other => panic!("expected a permission refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_declared_incident_is_investigating_in_identification_with_its_commander() {
+        let state = IncidentState::declared(Severity::Sev1, person(IC), 5);
+        assert_eq!(state.status, PublicStatus::Investigating);
+        assert_eq!(state.phase, Phase::Identification);
+        assert_eq!(state.commander(), Some(&person(IC)));
+        assert_eq!(state.next_update_due(), Some(5 + 30 * 60_000));
+    }
+
+    #[test]
+    fn the_commander_acknowledges_once_and_the_time_is_stamped() {
+        let mut state = incident();
+        run(&mut state, &responder(IC), Command::Acknowledge, 2_000).unwrap();
+        assert_eq!(state.acknowledged_at, Some(2_000));
+        refused_as_invalid(decide(&state, &responder(IC), Command::Acknowledge));
+    }
+
+    #[test]
+    fn nobody_but_the_commander_acknowledges_not_even_an_admin() {
+        let state = incident();
+        refused_as_not_permitted(decide(&state, &responder(COMMS), Command::Acknowledge));
+        refused_as_not_permitted(decide(&state, &admin(), Command::Acknowledge));
+    }
+
+    #[test]
+    fn every_forward_status_move_is_allowed_for_the_commander() {
+        for from in [PublicStatus::Investigating, PublicStatus::Identified, PublicStatus::Monitoring] {
+            for to in PublicStatus::ALL.iter().copied().filter(|to| *to > from) {
+                let mut state = incident();
+                state.status = from;
+                run(&mut state, &responder(IC), Command::ChangeStatus(to), 3_000).unwrap();
+                assert_eq!(state.status, to);
+            }
+        }
+    }
+
+    #[test]
+    fn an_unresolved_status_may_step_back_when_the_diagnosis_was_wrong() {
+        let mut state = incident();
+        state.status = PublicStatus::Monitoring;
+        run(&mut state, &responder(COMMS), Command::ChangeStatus(PublicStatus::Investigating), 3_000)
+            .unwrap();
+        assert_eq!(state.status, PublicStatus::Investigating);
+    }
+
+    #[test]
+    fn the_communications_lead_may_change_the_status_but_the_operations_lead_may_not() {
+        let state = incident();
+        assert!(decide(&state, &responder(COMMS), Command::ChangeStatus(PublicStatus::Identified)).is_ok());
+        let message = refused_as_not_permitted(decide(
+            &state,
+            &responder(OPS),
+            Command::ChangeStatus(PublicStatus::Identified),
+        ));
+        assert!(message.contains("incident commander or communications lead"), "{message}");
+    }
+
+    #[test]
+    fn resolving_stamps_resolved_at() {
+        let mut state = incident();
+        run(&mut state, &responder(IC), Command::ChangeStatus(PublicStatus::Resolved), 9_000).unwrap();
+        assert_eq!(state.resolved_at, Some(9_000));
+        assert_eq!(state.next_update_due(), None);
+    }
+
+    #[test]
+    fn an_incident_with_a_running_action_cannot_be_resolved() {
+        let mut state = incident();
+        state.running_actions = 1;
+        let message =
+            refused_as_invalid(decide(&state, &responder(IC), Command::ChangeStatus(PublicStatus::Resolved)));
+        assert!(message.contains("still running"));
+    }
+
+    #[test]
+    fn a_resolved_incident_does_not_go_back_to_investigating_without_reopening() {
+        let mut state = incident();
+        run(&mut state, &responder(IC), Command::ChangeStatus(PublicStatus::Resolved), 9_000).unwrap();
+        for to in [PublicStatus::Investigating, PublicStatus::Identified, PublicStatus::Monitoring] {
+            let message = refused_as_invalid(decide(&state, &admin(), Command::ChangeStatus(to)));
+            assert!(message.contains("reopen"), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_same_status_again_is_refused() {
+        let state = incident();
+        refused_as_invalid(decide(
+            &state,
+            &responder(IC),
+            Command::ChangeStatus(PublicStatus::Investigating),
+        ));
+    }
+
+    #[test]
+    fn reopening_returns_to_investigating_and_clears_resolved_at() {
+        let mut state = incident();
+        run(&mut state, &responder(IC), Command::ChangeStatus(PublicStatus::Resolved), 9_000).unwrap();
+        run(&mut state, &responder(IC), Command::ChangePhase(Phase::PostIncident), 9_500).unwrap();
+        run(&mut state, &responder(IC), Command::Reopen, 10_000).unwrap();
+        assert_eq!(state.status, PublicStatus::Investigating);
+        assert_eq!(state.phase, Phase::Identification);
+        assert_eq!(state.resolved_at, None);
+    }
+
+    #[test]
+    fn only_a_resolved_incident_can_be_reopened_and_only_by_the_commander_or_an_admin() {
+        let mut state = incident();
+        refused_as_invalid(decide(&state, &responder(IC), Command::Reopen));
+        state.status = PublicStatus::Resolved;
+        refused_as_not_permitted(decide(&state, &responder(COMMS), Command::Reopen));
+        assert!(decide(&state, &admin(), Command::Reopen).is_ok());
+    }
+
+    #[test]
+    fn phases_move_forward_for_the_commander_and_the_operations_lead() {
+        let mut state = incident();
+        run(&mut state, &responder(OPS), Command::ChangePhase(Phase::Containment), 2_000).unwrap();
+        assert_eq!(state.contained_at, None, "containment has only begun");
+        run(&mut state, &responder(IC), Command::ChangePhase(Phase::Eradication), 3_000).unwrap();
+        assert_eq!(state.contained_at, Some(3_000), "leaving containment stamps contained_at");
+        run(&mut state, &responder(OPS), Command::ChangePhase(Phase::Recovery), 4_000).unwrap();
+        assert_eq!(state.contained_at, Some(3_000), "the first containment time is kept");
+        refused_as_not_permitted(decide(
+            &state,
+            &responder(COMMS),
+            Command::ChangePhase(Phase::Identification),
+        ));
+    }
+
+    #[test]
+    fn skipping_containment_still_stamps_contained_at() {
+        let mut state = incident();
+        run(&mut state, &responder(IC), Command::ChangePhase(Phase::Recovery), 4_000).unwrap();
+        assert_eq!(state.contained_at, Some(4_000));
+    }
+
+    #[test]
+    fn an_unresolved_incident_may_go_back_a_phase() {
+        let mut state = incident();
+        state.phase = Phase::Eradication;
+        run(&mut state, &responder(IC), Command::ChangePhase(Phase::Containment), 4_000).unwrap();
+        assert_eq!(state.phase, Phase::Containment);
+    }
+
+    #[test]
+    fn post_incident_needs_a_resolved_incident_and_ends_phase_changes() {
+        let mut state = incident();
+        refused_as_invalid(decide(&state, &responder(IC), Command::ChangePhase(Phase::PostIncident)));
+        state.status = PublicStatus::Resolved;
+        run(&mut state, &responder(IC), Command::ChangePhase(Phase::PostIncident), 5_000).unwrap();
+        refused_as_invalid(decide(&state, &responder(IC), Command::ChangePhase(Phase::Recovery)));
+    }
+
+    #[test]
+    fn a_resolved_incident_does_not_go_back_a_phase() {
+        let mut state = incident();
+        state.phase = Phase::Recovery;
+        state.status = PublicStatus::Resolved;
+        refused_as_invalid(decide(&state, &responder(IC), Command::ChangePhase(Phase::Containment)));
+    }
+
+    #[test]
+    fn the_same_phase_again_is_refused() {
+        refused_as_invalid(decide(&incident(), &responder(IC), Command::ChangePhase(Phase::Identification)));
+    }
+
+    #[test]
+    fn severity_changes_are_recorded_and_move_the_cadence() {
+        let mut state = incident();
+        let events = decide(&state, &responder(IC), Command::ChangeSeverity(Severity::Sev1)).unwrap();
+        assert_eq!(events, vec![TimelineEvent::SeverityChanged { from: Severity::Sev2, to: Severity::Sev1 }]);
+        apply(&mut state, &events[0], 2_000);
+        assert_eq!(state.next_update_due(), Some(1_000 + 30 * 60_000));
+        refused_as_invalid(decide(&state, &responder(IC), Command::ChangeSeverity(Severity::Sev1)));
+        refused_as_not_permitted(decide(&state, &responder(OPS), Command::ChangeSeverity(Severity::Sev3)));
+    }
+
+    #[test]
+    fn a_resolved_incident_keeps_its_severity() {
+        let mut state = incident();
+        state.status = PublicStatus::Resolved;
+        refused_as_invalid(decide(&state, &admin(), Command::ChangeSeverity(Severity::Sev1)));
+    }
+
+    #[test]
+    fn assigning_the_commander_role_is_a_handover_leaving_exactly_one_commander() {
+        let mut state = incident();
+        let events =
+            decide(&state, &responder(IC), Command::Assign { person: person(OPS), role: IncidentCommander })
+                .unwrap();
+        assert_eq!(
+            events,
+            vec![TimelineEvent::CommandHandedOver { from: Some(person(IC)), to: person(OPS) }]
+        );
+        apply(&mut state, &events[0], 2_000);
+        assert_eq!(state.holders(IncidentCommander).count(), 1);
+        assert_eq!(state.commander(), Some(&person(OPS)));
+        assert!(state.holds(OPS, OperationsLead), "the new commander keeps their other roles");
+        refused_as_not_permitted(decide(
+            &state,
+            &responder(IC),
+            Command::Assign { person: person(IC), role: Scribe },
+        ));
+    }
+
+    #[test]
+    fn an_admin_may_take_command() {
+        let mut state = incident();
+        let admin_person = Person { id: 99, email: "admin@example.com".into() };
+        run(
+            &mut state,
+            &admin(),
+            Command::Assign { person: admin_person.clone(), role: IncidentCommander },
+            2,
+        )
+        .unwrap();
+        assert_eq!(state.commander(), Some(&admin_person));
+    }
+
+    #[test]
+    fn a_person_may_hold_several_roles_but_not_the_same_one_twice() {
+        let mut state = incident();
+        run(&mut state, &responder(IC), Command::Assign { person: person(COMMS), role: Scribe }, 2).unwrap();
+        assert!(state.holds(COMMS, Scribe) && state.holds(COMMS, CommunicationsLead));
+        refused_as_invalid(decide(
+            &state,
+            &responder(IC),
+            Command::Assign { person: person(COMMS), role: Scribe },
+        ));
+    }
+
+    #[test]
+    fn only_the_commander_or_an_admin_assigns_roles() {
+        let state = incident();
+        let assign = || Command::Assign { person: person(BYSTANDER), role: SubjectMatterExpert };
+        refused_as_not_permitted(decide(&state, &responder(COMMS), assign()));
+        refused_as_not_permitted(decide(&state, &responder(BYSTANDER), assign()));
+        assert!(decide(&state, &admin(), assign()).is_ok());
+    }
+
+    #[test]
+    fn roles_are_taken_away_but_the_commander_role_only_by_handover() {
+        let mut state = incident();
+        run(&mut state, &responder(IC), Command::Unassign { person: person(SCRIBE), role: Scribe }, 2)
+            .unwrap();
+        assert!(!state.holds(SCRIBE, Scribe));
+        refused_as_invalid(decide(
+            &state,
+            &responder(IC),
+            Command::Unassign { person: person(SCRIBE), role: Scribe },
+        ));
+        let message = refused_as_invalid(decide(
+            &state,
+            &admin(),
+            Command::Unassign { person: person(IC), role: IncidentCommander },
+        ));
+        assert!(message.contains("hand command over"));
+    }
+
+    #[test]
+    fn any_responder_adds_a_note_but_decisions_come_from_role_holders() {
+        let state = incident();
+        let note = |decision| Command::AddNote { text: Text::note("Rolled back").unwrap(), decision };
+        assert!(decide(&state, &responder(BYSTANDER), note(false)).is_ok());
+        refused_as_not_permitted(decide(&state, &responder(BYSTANDER), note(true)));
+        assert!(decide(&state, &responder(SCRIBE), note(true)).is_ok());
+        assert!(decide(&state, &admin(), note(true)).is_ok());
+    }
+
+    #[test]
+    fn a_viewer_changes_nothing() {
+        let state = incident();
+        let commands = [
+            Command::Acknowledge,
+            Command::ChangeStatus(PublicStatus::Identified),
+            Command::ChangePhase(Phase::Containment),
+            Command::ChangeSeverity(Severity::Sev1),
+            Command::Assign { person: person(98), role: Scribe },
+            Command::AddNote { text: Text::note("hi").unwrap(), decision: false },
+            Command::Reopen,
+        ];
+        for command in commands {
+            refused_as_not_permitted(decide(&state, &viewer(), command));
+        }
+    }
+
+    #[test]
+    fn an_api_token_holds_no_incident_role_so_a_responder_token_only_adds_notes() {
+        let state = incident();
+        let token = Actor::token("chatops", Role::Responder);
+        refused_as_not_permitted(decide(&state, &token, Command::ChangeStatus(PublicStatus::Identified)));
+        assert!(
+            decide(&state, &token, Command::AddNote { text: Text::note("hi").unwrap(), decision: false })
+                .is_ok()
+        );
+        let admin_token = Actor::token("automation", Role::Admin);
+        assert!(decide(&state, &admin_token, Command::ChangeStatus(PublicStatus::Identified)).is_ok());
+    }
+
+    #[test]
+    fn an_update_is_overdue_only_after_its_due_time() {
+        let state = incident();
+        let due = state.next_update_due().unwrap();
+        assert!(!state.update_overdue(due));
+        assert!(state.update_overdue(due + 1));
+    }
+}

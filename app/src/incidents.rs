@@ -1,0 +1,184 @@
+//! What the incident pages and the JSON API show of an incident, the server's
+//! side of those pages ([`IncidentBackend`]), and the server functions that
+//! read through it. Changes go through form posts and the JSON API, which the
+//! server handles; nothing here writes.
+
+use crate::domain::component::ComponentKey;
+use crate::domain::health::ComponentStatus;
+use crate::domain::incident::{Category, IncidentRole, Phase, PublicStatus, Severity};
+use crate::domain::role::Role;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// An affected component with its live status (`None` when Wheelhouse does not know it now).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AffectedComponent {
+    #[cfg_attr(feature = "ssr", schema(value_type = String, example = "service/1"))]
+    pub key: ComponentKey,
+    pub name: String,
+    pub status: Option<ComponentStatus>,
+}
+
+/// Someone holding a role on an incident.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RoleHolder {
+    pub email: String,
+    pub role: IncidentRole,
+}
+
+/// An incident. Times are Unix milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IncidentView {
+    pub id: i64,
+    pub title: String,
+    pub severity: Severity,
+    pub category: Category,
+    pub summary: String,
+    pub status: PublicStatus,
+    pub phase: Phase,
+    pub components: Vec<AffectedComponent>,
+    /// The commander first.
+    pub roles: Vec<RoleHolder>,
+    pub commander: Option<String>,
+    pub declared_at: i64,
+    pub declared_by: String,
+    pub acknowledged_at: Option<i64>,
+    pub contained_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    /// When the next stakeholder update is due; `None` when resolved or the severity has no cadence.
+    pub next_update_due: Option<i64>,
+    pub update_overdue: bool,
+}
+
+/// One timeline entry, as pages show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TimelineLine {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub kind: String,
+    pub text: String,
+    pub decision: bool,
+}
+
+/// Everything the incident room shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentRoom {
+    pub incident: IncidentView,
+    /// Newest first.
+    pub timeline: Vec<TimelineLine>,
+    /// Accounts that may be given a role (responders and admins), by e-mail address.
+    pub people: Vec<String>,
+    pub now: i64,
+}
+
+/// A component that can be chosen as affected.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentChoice {
+    pub key: ComponentKey,
+    pub name: String,
+    pub group: String,
+    pub status: ComponentStatus,
+}
+
+/// The incident list's filter, from the page's query string.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentQuery {
+    pub severity: Option<Severity>,
+    pub status: Option<PublicStatus>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentList {
+    pub active: Vec<IncidentView>,
+    pub resolved: Vec<IncidentView>,
+    pub now: i64,
+}
+
+/// An API token as the admin page lists it (never the secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub created_at: i64,
+    pub created_by: String,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+/// The server's side of the incident pages.
+#[cfg(feature = "ssr")]
+#[async_trait::async_trait]
+pub trait IncidentBackend: Send + Sync + 'static {
+    async fn list(&self, query: &IncidentQuery) -> Result<IncidentList, String>;
+    /// `Ok(None)` when there is no such incident.
+    async fn room(&self, id: i64) -> Result<Option<IncidentRoom>, String>;
+    fn component_choices(&self) -> Vec<ComponentChoice>;
+    /// The API tokens that automation drives incidents with.
+    async fn api_tokens(&self) -> Result<Vec<TokenRow>, String>;
+}
+
+#[cfg(feature = "ssr")]
+fn backend(role: Role) -> Result<std::sync::Arc<dyn IncidentBackend>, ServerFnError> {
+    crate::live::authorise(role)?;
+    use_context::<std::sync::Arc<dyn IncidentBackend>>()
+        .ok_or_else(|| ServerFnError::new("the incident data is not available"))
+}
+
+#[server]
+pub async fn load_incidents(
+    severity: Option<Severity>,
+    status: Option<PublicStatus>,
+) -> Result<IncidentList, ServerFnError> {
+    backend(Role::Responder)?.list(&IncidentQuery { severity, status }).await.map_err(ServerFnError::new)
+}
+
+#[server]
+pub async fn load_incident_room(id: i64) -> Result<Option<IncidentRoom>, ServerFnError> {
+    let room = backend(Role::Responder)?.room(id).await.map_err(ServerFnError::new)?;
+    if room.is_none() {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::NOT_FOUND);
+        }
+    }
+    Ok(room)
+}
+
+#[server]
+pub async fn load_component_choices() -> Result<Vec<ComponentChoice>, ServerFnError> {
+    Ok(backend(Role::Responder)?.component_choices())
+}
+
+#[server]
+pub async fn load_api_tokens() -> Result<Vec<TokenRow>, ServerFnError> {
+    backend(Role::Admin)?.api_tokens().await.map_err(ServerFnError::new)
+}
+
+/// "3 h 12 min", "4 min", "20 s": a duration for people.
+pub fn duration_text(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    match seconds {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 86_400 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+        s => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_at_the_right_scale() {
+        assert_eq!(duration_text(20_000), "20 s");
+        assert_eq!(duration_text(4 * 60_000 + 59_000), "4 min");
+        assert_eq!(duration_text((3 * 3600 + 12 * 60) * 1000), "3 h 12 min");
+        assert_eq!(duration_text((2 * 86_400 + 3600) * 1000), "2 d 1 h");
+    }
+}

@@ -1,0 +1,248 @@
+//! `/incidents/:id` — the incident room: where the incident stands, who holds
+//! which role, the affected components' live status, the timeline newest
+//! first, and the forms that move it on. Every form posts without
+//! JavaScript; with it, the room follows changes made by others live.
+
+use super::incidents::{SeverityBadge, update_due_text};
+use crate::components::guard::Guarded;
+use crate::components::status::{StatusBadge, clock};
+use crate::domain::incident::{IncidentRole, Phase, PublicStatus, Severity};
+use crate::incidents::{IncidentRoom, IncidentView, TimelineLine, duration_text, load_incident_room};
+use crate::live::refresh_live;
+use crate::page_context::PageContext;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn IncidentRoomPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.get().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
+    let room = Resource::new(id, load_incident_room);
+    refresh_live(move || room.refetch());
+    view! {
+        <Guarded>
+            <Transition fallback=|| view! { <p class="loading">"Loading the incident…"</p> }>
+                {move || Suspend::new(async move {
+                    room.await.map(|room| match room {
+                        Some(room) => view! { <Room room /> }.into_any(),
+                        None => view! {
+                            <Title text="No such incident" />
+                            <h1>"No such incident"</h1>
+                            <p><a href="/incidents">"All incidents"</a></p>
+                        }.into_any(),
+                    })
+                })}
+            </Transition>
+        </Guarded>
+    }
+}
+
+#[component]
+fn Room(room: IncidentRoom) -> impl IntoView {
+    let ctx = expect_context::<PageContext>();
+    let feedback = ctx.feedback.clone();
+    let incident = room.incident;
+    let now = room.now;
+    let id = incident.id;
+    view! {
+        <Title text=format!("#{id} {}", incident.title) />
+        <Header incident=incident.clone() now />
+        {feedback.as_ref().filter(|f| !f.message.is_empty()).map(|f| view! {
+            <p class="error" role="alert" id="refusal">{f.message.clone()}</p>
+        })}
+        <div class="room">
+            <div class="room-main">
+                <Controls incident=incident.clone() />
+                <NoteComposer id typed=feedback.and_then(|f| f.note).unwrap_or_default() />
+                <Timeline lines=room.timeline />
+            </div>
+            <aside class="room-side">
+                <Affected incident=incident.clone() />
+                <Roles incident people=room.people />
+            </aside>
+        </div>
+    }
+}
+
+#[component]
+fn Header(incident: IncidentView, now: i64) -> impl IntoView {
+    let end = incident.resolved_at.unwrap_or(now);
+    let due = update_due_text(&incident, now);
+    view! {
+        <header class="incident-head" data-incident=incident.id>
+            <p class="crumbs"><a href="/incidents">"Incidents"</a></p>
+            <h1>{format!("#{} ", incident.id)}{incident.title.clone()}</h1>
+            <dl class="facts">
+                <div><dt>"Severity"</dt><dd><SeverityBadge severity=incident.severity /></dd></div>
+                <div><dt>"Status"</dt><dd data-field="status">{incident.status.as_str()}</dd></div>
+                <div><dt>"Phase"</dt><dd data-field="phase">{incident.phase.label()}</dd></div>
+                <div><dt>"Elapsed"</dt><dd>{duration_text(end - incident.declared_at)}</dd></div>
+                <div><dt>"Commander"</dt><dd data-field="commander">{incident.commander.clone().unwrap_or_default()}</dd></div>
+                <div><dt>"Declared"</dt><dd>{format!("{} UTC by {}", clock(incident.declared_at), incident.declared_by)}</dd></div>
+                <div><dt>"Acknowledged"</dt><dd>{incident.acknowledged_at.map_or_else(|| "not yet".to_owned(), |t| format!("{} UTC", clock(t)))}</dd></div>
+                {incident.contained_at.map(|t| view! { <div><dt>"Contained"</dt><dd>{format!("{} UTC", clock(t))}</dd></div> })}
+                {incident.resolved_at.map(|t| view! { <div><dt>"Resolved"</dt><dd>{format!("{} UTC", clock(t))}</dd></div> })}
+            </dl>
+            {due.map(|due| view! { <p class="update-due" class:overdue=incident.update_overdue role="status">{due}</p> })}
+            {(!incident.summary.is_empty()).then(|| view! { <p class="summary">{incident.summary.clone()}</p> })}
+        </header>
+    }
+}
+
+/// The transition forms: one button per allowed move; the server decides.
+#[component]
+fn Controls(incident: IncidentView) -> impl IntoView {
+    let action = format!("/incidents/{}/transitions", incident.id);
+    let resolved = incident.status == PublicStatus::Resolved;
+    let statuses: Vec<PublicStatus> =
+        PublicStatus::ALL.iter().copied().filter(|s| *s != incident.status).collect();
+    let phases: Vec<Phase> = Phase::ALL.iter().copied().filter(|p| *p != incident.phase).collect();
+    view! {
+        <section class="controls" aria-label="Move the incident on">
+            {incident.acknowledged_at.is_none().then(|| view! {
+                <form method="post" action=action.clone()>
+                    <button type="submit" name="acknowledge" value="true" class="primary">"Acknowledge (commander)"</button>
+                </form>
+            })}
+            {if resolved {
+                view! {
+                    <form method="post" action=action.clone()>
+                        <button type="submit" name="reopen" value="true">"Reopen"</button>
+                    </form>
+                }.into_any()
+            } else {
+                view! {
+                    <form method="post" action=action.clone() class="button-row">
+                        <span>"Status: "</span>
+                        {statuses.into_iter().map(|s| view! {
+                            <button type="submit" name="status" value=s.as_str()>{s.as_str()}</button>
+                        }).collect_view()}
+                    </form>
+                }.into_any()
+            }}
+            <form method="post" action=action.clone() class="button-row">
+                <span>"Phase: "</span>
+                {phases.into_iter().map(|p| view! {
+                    <button type="submit" name="phase" value=p.as_str()>{p.label()}</button>
+                }).collect_view()}
+            </form>
+            <form method="post" action=action class="button-row">
+                <label>"Severity "
+                    <select name="severity">
+                        {Severity::ALL.into_iter().map(|s| view! {
+                            <option value=s.as_str() selected=s == incident.severity>{format!("{} — {}", s.as_str(), s.definition())}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <button type="submit">"Change severity"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn NoteComposer(id: i64, typed: String) -> impl IntoView {
+    view! {
+        <form class="note" method="post" action=format!("/incidents/{id}/notes")>
+            <label for="note-text">"Note"</label>
+            <textarea id="note-text" name="text" rows="3" maxlength="10000" required
+                placeholder="What was seen, tried or decided">{typed}</textarea>
+            <label class="choice"><input type="checkbox" name="decision" value="true" />" This is a decision"</label>
+            <button type="submit">"Add to the timeline"</button>
+        </form>
+    }
+}
+
+#[component]
+fn Timeline(lines: Vec<TimelineLine>) -> impl IntoView {
+    view! {
+        <section>
+            <h2>"Timeline"</h2>
+            <ol class="timeline" id="timeline" reversed>
+                {lines.into_iter().map(|line| view! {
+                    <li data-kind=line.kind.clone() class:decision=line.decision>
+                        <time>{format!("{} UTC", clock(line.at))}</time>" "
+                        <span class="actor">{line.actor}</span>" "
+                        {line.decision.then(|| view! { <span class="badge decision">"Decision"</span>" " })}
+                        <span class="text">{line.text}</span>
+                    </li>
+                }).collect_view()}
+            </ol>
+        </section>
+    }
+}
+
+#[component]
+fn Affected(incident: IncidentView) -> impl IntoView {
+    view! {
+        <section>
+            <h2>"Affected components"</h2>
+            {incident.components.is_empty().then(|| view! { <p class="info">"None named."</p> })}
+            <ul class="affected">
+                {incident.components.into_iter().map(|c| view! {
+                    <li data-component=c.key.to_string()>
+                        {c.name}" "
+                        {match c.status {
+                            Some(status) => view! { <StatusBadge status /> }.into_any(),
+                            None => view! { <span class="badge">"unknown now"</span> }.into_any(),
+                        }}
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn Roles(incident: IncidentView, people: Vec<String>) -> impl IntoView {
+    let action = format!("/incidents/{}/roles", incident.id);
+    view! {
+        <section>
+            <h2>"Roles"</h2>
+            <table class="data" id="roles">
+                <tbody>
+                    {IncidentRole::ALL.iter().map(|role| {
+                        let holders: Vec<String> = incident.roles.iter().filter(|h| h.role == *role).map(|h| h.email.clone()).collect();
+                        let action = action.clone();
+                        view! {
+                            <tr data-role=role.as_str()>
+                                <th scope="row">{role.label()}</th>
+                                <td>
+                                    {if holders.is_empty() { Some("—") } else { None }}
+                                    {holders.into_iter().map(|email| {
+                                        let removable = *role != IncidentRole::IncidentCommander;
+                                        view! {
+                                            <span class="holder">{email.clone()}
+                                                {removable.then(|| view! {
+                                                    <form method="post" action=action.clone() class="inline">
+                                                        <input type="hidden" name="email" value=email.clone() />
+                                                        <input type="hidden" name="role" value=role.as_str() />
+                                                        <button type="submit" name="remove" value="true" class="link"
+                                                            aria-label=format!("Remove {email} as {}", role.label())>"remove"</button>
+                                                    </form>
+                                                })}
+                                            </span>
+                                        }
+                                    }).collect_view()}
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <form method="post" action=action class="assign">
+                <label for="assign-email">"Person"</label>
+                <input id="assign-email" name="email" type="email" list="people" required />
+                <datalist id="people">
+                    {people.into_iter().map(|p| view! { <option value=p></option> }).collect_view()}
+                </datalist>
+                <label for="assign-role">"Role"</label>
+                <select id="assign-role" name="role">
+                    {IncidentRole::ALL.iter().map(|r| view! { <option value=r.as_str()>{r.label()}</option> }).collect_view()}
+                </select>
+                <button type="submit">"Assign (commander: hand over)"</button>
+            </form>
+        </section>
+    }
+}

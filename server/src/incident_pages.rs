@@ -1,0 +1,167 @@
+//! The server's side of the incident pages, and the one conversion from
+//! stored incidents to what pages and the JSON API show.
+
+use crate::accounts::Accounts;
+use crate::incidents::{Incident, IncidentFilter, Incidents, TimelineEntry};
+use crate::tokens::Tokens;
+use app::domain::component::{ComponentKey, ComponentKind};
+use app::domain::health::ComponentStatus;
+use app::domain::incident_lifecycle::TimelineEvent;
+use app::domain::role::Role;
+use app::incidents::{
+    AffectedComponent, ComponentChoice, IncidentBackend, IncidentList, IncidentQuery, IncidentRoom,
+    IncidentView, RoleHolder, TimelineLine, TokenRow,
+};
+use app::live::{ComponentTile, LiveBackend};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct IncidentPages {
+    pub incidents: Incidents,
+    pub accounts: Accounts,
+    pub tokens: Tokens,
+    pub live: Arc<dyn LiveBackend>,
+}
+
+/// The live status of every component, by key.
+pub fn tiles_by_key(live: &dyn LiveBackend) -> HashMap<ComponentKey, ComponentTile> {
+    live.all_components().into_iter().map(|(_, tile)| (tile.key.clone(), tile)).collect()
+}
+
+/// An incident as pages and the API show it, with its components' live status.
+pub fn incident_view(
+    incident: &Incident,
+    tiles: &HashMap<ComponentKey, ComponentTile>,
+    now: i64,
+) -> IncidentView {
+    let state = &incident.state;
+    IncidentView {
+        id: incident.id,
+        title: incident.title.clone(),
+        severity: state.severity,
+        category: incident.category,
+        summary: incident.summary.clone(),
+        status: state.status,
+        phase: state.phase,
+        components: incident
+            .components
+            .iter()
+            .map(|key| AffectedComponent {
+                key: key.clone(),
+                name: tiles.get(key).map_or_else(|| key.to_string(), |t| t.name.clone()),
+                status: tiles.get(key).map(|t| t.status),
+            })
+            .collect(),
+        roles: state
+            .assignments
+            .iter()
+            .map(|a| RoleHolder { email: a.person.email.clone(), role: a.role })
+            .collect(),
+        commander: state.commander().map(|p| p.email.clone()),
+        declared_at: state.declared_at,
+        declared_by: incident.declared_by.clone(),
+        acknowledged_at: state.acknowledged_at,
+        contained_at: state.contained_at,
+        resolved_at: state.resolved_at,
+        next_update_due: state.next_update_due(),
+        update_overdue: state.update_overdue(now),
+    }
+}
+
+pub fn timeline_line(entry: &TimelineEntry) -> TimelineLine {
+    TimelineLine {
+        id: entry.id,
+        at: entry.at,
+        actor: entry.actor.clone(),
+        kind: entry.event.kind().to_owned(),
+        text: entry.event.describe(),
+        decision: matches!(entry.event, TimelineEvent::Note { decision: true, .. }),
+    }
+}
+
+#[async_trait::async_trait]
+impl IncidentBackend for IncidentPages {
+    async fn list(&self, query: &IncidentQuery) -> Result<IncidentList, String> {
+        let filter = IncidentFilter { severity: query.severity, status: query.status, active: None };
+        let incidents = self.incidents.list(&filter).await.map_err(|error| {
+            tracing::error!(error = &error as &dyn std::error::Error, "could not list incidents");
+            "The incidents cannot be read right now.".to_owned()
+        })?;
+        let now = crate::db::now_millis();
+        let tiles = tiles_by_key(self.live.as_ref());
+        let (resolved, active): (Vec<_>, Vec<_>) = incidents
+            .iter()
+            .map(|incident| incident_view(incident, &tiles, now))
+            .partition(|view| view.resolved_at.is_some());
+        let mut resolved = resolved;
+        resolved.sort_by_key(|view| std::cmp::Reverse(view.resolved_at));
+        Ok(IncidentList { active, resolved, now })
+    }
+
+    async fn room(&self, id: i64) -> Result<Option<IncidentRoom>, String> {
+        let failed = |error: &(dyn std::error::Error + 'static)| {
+            tracing::error!(incident.id = id, error, "could not read an incident");
+            "The incident cannot be read right now.".to_owned()
+        };
+        let Some(incident) = self.incidents.get(id).await.map_err(|e| failed(&e))? else {
+            return Ok(None);
+        };
+        let timeline = self.incidents.timeline(id).await.map_err(|e| failed(&e))?;
+        let people = self
+            .accounts
+            .list()
+            .await
+            .map_err(|e| failed(&e))?
+            .into_iter()
+            .filter(|user| user.role.satisfies(Role::Responder))
+            .map(|user| user.email)
+            .collect();
+        let now = crate::db::now_millis();
+        let tiles = tiles_by_key(self.live.as_ref());
+        Ok(Some(IncidentRoom {
+            incident: incident_view(&incident, &tiles, now),
+            timeline: timeline.iter().rev().map(timeline_line).collect(),
+            people,
+            now,
+        }))
+    }
+
+    fn component_choices(&self) -> Vec<ComponentChoice> {
+        let mut choices: Vec<ComponentChoice> = self
+            .live
+            .all_components()
+            .into_iter()
+            // Thousands of healthy nodes would drown the list; a node is offered when it is in trouble.
+            .filter(|(_, tile)| {
+                tile.kind != ComponentKind::Node || tile.status != ComponentStatus::Operational
+            })
+            .map(|(group, tile)| ComponentChoice {
+                key: tile.key,
+                name: tile.name,
+                group,
+                status: tile.status,
+            })
+            .collect();
+        choices.sort_by_key(|c| (c.key.kind() != ComponentKind::Service, c.group.clone(), c.name.clone()));
+        choices
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<TokenRow>, String> {
+        let tokens = self.tokens.list().await.map_err(|error| {
+            tracing::error!(error = &error as &dyn std::error::Error, "could not list API tokens");
+            "The tokens cannot be read right now.".to_owned()
+        })?;
+        Ok(tokens
+            .into_iter()
+            .map(|t| TokenRow {
+                id: t.id,
+                name: t.name,
+                role: t.role,
+                created_at: t.created_at,
+                created_by: t.created_by,
+                revoked_at: t.revoked_at,
+                last_used_at: t.last_used_at,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,447 @@
+//! Incident storage: the incident row (the current state), its roles and
+//! affected components, and its append-only timeline. Every command runs in
+//! one transaction that first bumps the incident's version, which takes the
+//! row's write lock on both backends, so commands on one incident run one at a
+//! time and the state and the timeline never disagree.
+
+use crate::db::{Database, DbError};
+use crate::events::EventHub;
+use app::domain::component::ComponentKey;
+use app::domain::incident::{Category, Declaration, IncidentRole, Phase, PublicStatus, Severity};
+use app::domain::incident_lifecycle::{
+    Actor, Assignment, Command, IncidentState, Person, Refusal, TimelineEvent, apply, decide,
+};
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{Any, Transaction};
+use std::sync::Arc;
+
+/// An incident as pages and the API show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Incident {
+    pub id: i64,
+    pub title: String,
+    pub category: Category,
+    pub summary: String,
+    pub components: Vec<ComponentKey>,
+    pub declared_by: String,
+    pub state: IncidentState,
+}
+
+/// One timeline entry.
+#[derive(Clone, Debug, Serialize)]
+pub struct TimelineEntry {
+    pub id: i64,
+    pub incident_id: i64,
+    pub at: i64,
+    pub actor: String,
+    #[serde(flatten)]
+    pub event: TimelineEvent,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IncidentError {
+    #[error("incident {0} does not exist")]
+    NotFound(i64),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("{message}")]
+    Field { field: &'static str, message: String },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for IncidentError {
+    fn from(error: sqlx::Error) -> Self {
+        IncidentError::Db(DbError::Query(error))
+    }
+}
+
+/// Which incidents to list.
+#[derive(Clone, Debug, Default)]
+pub struct IncidentFilter {
+    pub severity: Option<Severity>,
+    pub status: Option<PublicStatus>,
+    /// `Some(true)`: unresolved only; `Some(false)`: resolved only.
+    pub active: Option<bool>,
+}
+
+#[derive(Clone)]
+pub struct Incidents {
+    db: Database,
+    hub: Arc<EventHub>,
+}
+
+type IncidentRow = (i64, String, String, String, String, String, String, i64, String);
+type TimesRow = (Option<i64>, Option<i64>, Option<i64>, i64);
+
+const SELECT_INCIDENT: &str = "SELECT id, title, severity, category, summary, status, phase, declared_at, declared_by, \
+     acknowledged_at, contained_at, resolved_at, last_update_at FROM incidents";
+
+fn decode_error(what: &str, value: &str) -> IncidentError {
+    IncidentError::Db(DbError::Query(sqlx::Error::Decode(
+        format!("unexpected {what} '{value}' in storage").into(),
+    )))
+}
+
+impl Incidents {
+    pub fn new(db: Database, hub: Arc<EventHub>) -> Incidents {
+        Incidents { db, hub }
+    }
+
+    /// Declares an incident commanded by `commander`; returns its id.
+    #[tracing::instrument(skip_all, fields(incident.severity = %declaration.severity))]
+    pub async fn declare(
+        &self,
+        actor: &Actor,
+        declaration: &Declaration,
+        commander: Person,
+        now: i64,
+    ) -> Result<i64, IncidentError> {
+        let state = IncidentState::declared(declaration.severity, commander.clone(), now);
+        let mut tx = self.db.pool.begin().await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO incidents (title, severity, category, summary, status, phase, declared_at, declared_by, last_update_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7) RETURNING id",
+        )
+        .bind(declaration.title.as_str())
+        .bind(state.severity.as_str())
+        .bind(declaration.category.as_str())
+        .bind(declaration.summary.as_str())
+        .bind(state.status.as_str())
+        .bind(state.phase.as_str())
+        .bind(now)
+        .bind(&actor.name)
+        .fetch_one(&mut *tx)
+        .await?;
+        for key in &declaration.components {
+            sqlx::query("INSERT INTO incident_components (incident_id, component_key) VALUES ($1, $2)")
+                .bind(id)
+                .bind(key.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_role(&mut tx, id, &commander, IncidentRole::IncidentCommander, now).await?;
+        let event = TimelineEvent::Declared {
+            title: declaration.title.as_str().to_owned(),
+            severity: declaration.severity,
+            category: declaration.category,
+            components: declaration.components.iter().map(|k| k.as_str().to_owned()).collect(),
+            summary: declaration.summary.as_str().to_owned(),
+            commander,
+        };
+        let entry = append_event(&mut tx, id, actor, &event, now).await?;
+        self.hub.append(&mut tx, "incident", &live_data(&entry)).await?;
+        tx.commit().await?;
+        self.hub.committed();
+        tracing::info!(incident.id = id, "incident declared");
+        Ok(id)
+    }
+
+    /// Runs `command` on incident `id` for `actor`: decides, stores the state
+    /// and the events, and announces them, or changes nothing.
+    #[tracing::instrument(skip_all, fields(incident.id = id))]
+    pub async fn run(
+        &self,
+        id: i64,
+        actor: &Actor,
+        command: Command,
+        now: i64,
+    ) -> Result<Vec<TimelineEntry>, IncidentError> {
+        let mut tx = self.db.pool.begin().await?;
+        // The write lock first: two commands on one incident take turns from here.
+        let locked = sqlx::query("UPDATE incidents SET version = version + 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if locked == 0 {
+            return Err(IncidentError::NotFound(id));
+        }
+        let mut state = load_state(&mut tx, id).await?.ok_or(IncidentError::NotFound(id))?;
+        let before = state.clone();
+        let events = decide(&state, actor, command)?;
+        let mut entries = Vec::with_capacity(events.len());
+        for event in &events {
+            apply(&mut state, event, now);
+            entries.push(append_event(&mut tx, id, actor, event, now).await?);
+        }
+        store_state(&mut tx, id, &before, &state, now).await?;
+        for entry in &entries {
+            self.hub.append(&mut tx, "incident", &live_data(entry)).await?;
+        }
+        tx.commit().await?;
+        self.hub.committed();
+        for entry in &entries {
+            tracing::info!(incident.id = id, incident.event = entry.event.kind(), actor = %actor.name, "incident changed");
+        }
+        Ok(entries)
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<Incident>, IncidentError> {
+        let row: Option<FullRow> = sqlx::query_as(&format!("{SELECT_INCIDENT} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut incident = incident_from_row(split_row(row))?;
+        incident.state.assignments = self.assignments(id).await?;
+        incident.components = self.components_of(id).await?;
+        Ok(Some(incident))
+    }
+
+    /// Incidents matching `filter`, worst severity first, then oldest first.
+    pub async fn list(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, IncidentError> {
+        let rows: Vec<FullRow> = sqlx::query_as(&format!("{SELECT_INCIDENT} ORDER BY severity, declared_at"))
+            .fetch_all(&self.db.pool)
+            .await?;
+        let mut incidents = Vec::new();
+        for row in rows {
+            let incident = incident_from_row(split_row(row))?;
+            let state = &incident.state;
+            if filter.severity.is_some_and(|s| s != state.severity)
+                || filter.status.is_some_and(|s| s != state.status)
+                || filter.active.is_some_and(|active| active == state.is_resolved())
+            {
+                continue;
+            }
+            incidents.push(incident);
+        }
+        let roles = self.all_assignments().await?;
+        let components = self.all_components().await?;
+        for incident in &mut incidents {
+            incident.state.assignments =
+                roles.iter().filter(|(id, _)| *id == incident.id).map(|(_, a)| a.clone()).collect();
+            incident.components =
+                components.iter().filter(|(id, _)| *id == incident.id).map(|(_, k)| k.clone()).collect();
+        }
+        Ok(incidents)
+    }
+
+    /// The timeline, oldest first.
+    pub async fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>, IncidentError> {
+        let rows: Vec<(i64, i64, i64, String, String)> = sqlx::query_as(
+            "SELECT id, incident_id, at, actor, payload FROM incident_events WHERE incident_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, incident_id, at, actor, payload)| {
+                let event =
+                    serde_json::from_str(&payload).map_err(|_| decode_error("timeline event", &payload))?;
+                Ok(TimelineEntry { id, incident_id, at, actor, event })
+            })
+            .collect()
+    }
+
+    async fn assignments(&self, id: i64) -> Result<Vec<Assignment>, IncidentError> {
+        let mut conn = self.db.pool.acquire().await?;
+        load_assignments(&mut conn, Some(id)).await.map(|all| all.into_iter().map(|(_, a)| a).collect())
+    }
+
+    async fn all_assignments(&self) -> Result<Vec<(i64, Assignment)>, IncidentError> {
+        let mut conn = self.db.pool.acquire().await?;
+        load_assignments(&mut conn, None).await
+    }
+
+    async fn components_of(&self, id: i64) -> Result<Vec<ComponentKey>, IncidentError> {
+        Ok(self.all_components().await?.into_iter().filter(|(i, _)| *i == id).map(|(_, k)| k).collect())
+    }
+
+    async fn all_components(&self) -> Result<Vec<(i64, ComponentKey)>, IncidentError> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT incident_id, component_key FROM incident_components ORDER BY component_key",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(rows.into_iter().filter_map(|(id, key)| Some((id, ComponentKey::parse(&key)?))).collect())
+    }
+}
+
+type FullRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+);
+
+fn split_row(r: FullRow) -> (IncidentRow, TimesRow) {
+    ((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8), (r.9, r.10, r.11, r.12))
+}
+
+fn incident_from_row(
+    ((id, title, severity, category, summary, status, phase, declared_at, declared_by), times): (
+        IncidentRow,
+        TimesRow,
+    ),
+) -> Result<Incident, IncidentError> {
+    let state = state_from_row(&severity, &status, &phase, declared_at, times)?;
+    let category = Category::parse(&category).map_err(|_| decode_error("category", &category))?;
+    Ok(Incident { id, title, category, summary, components: Vec::new(), declared_by, state })
+}
+
+fn state_from_row(
+    severity: &str,
+    status: &str,
+    phase: &str,
+    declared_at: i64,
+    (acknowledged_at, contained_at, resolved_at, last_update_at): TimesRow,
+) -> Result<IncidentState, IncidentError> {
+    Ok(IncidentState {
+        severity: Severity::parse(severity).map_err(|_| decode_error("severity", severity))?,
+        status: PublicStatus::parse(status).map_err(|_| decode_error("status", status))?,
+        phase: Phase::parse(phase).map_err(|_| decode_error("phase", phase))?,
+        assignments: Vec::new(),
+        declared_at,
+        acknowledged_at,
+        contained_at,
+        resolved_at,
+        last_update_at,
+        running_actions: 0,
+    })
+}
+
+async fn load_state(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+) -> Result<Option<IncidentState>, IncidentError> {
+    let row: Option<(String, String, String, i64, Option<i64>, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT severity, status, phase, declared_at, acknowledged_at, contained_at, resolved_at, last_update_at \
+         FROM incidents WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((severity, status, phase, declared_at, a, c, r, u)) = row else { return Ok(None) };
+    let mut state = state_from_row(&severity, &status, &phase, declared_at, (a, c, r, u))?;
+    state.assignments = load_assignments(&mut **tx, Some(id)).await?.into_iter().map(|(_, a)| a).collect();
+    Ok(Some(state))
+}
+
+/// Role holders, the commander first, then by role and e-mail address.
+async fn load_assignments(
+    conn: &mut sqlx::AnyConnection,
+    id: Option<i64>,
+) -> Result<Vec<(i64, Assignment)>, IncidentError> {
+    const SELECT: &str = "SELECT r.incident_id, u.id, u.email, r.role FROM incident_roles r \
+         JOIN users u ON u.id = r.user_id";
+    const ORDER: &str = "ORDER BY r.incident_id, r.assigned_at, r.role, u.email";
+    let rows: Vec<(i64, i64, String, String)> = match id {
+        Some(id) => {
+            sqlx::query_as(&format!("{SELECT} WHERE r.incident_id = $1 {ORDER}"))
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        None => sqlx::query_as(&format!("{SELECT} {ORDER}")).fetch_all(&mut *conn).await?,
+    };
+    let mut assignments: Vec<(i64, Assignment)> = rows
+        .into_iter()
+        .map(|(incident, user, email, role)| {
+            let role = IncidentRole::parse(&role).map_err(|_| decode_error("incident role", &role))?;
+            Ok((incident, Assignment { person: Person { id: user, email }, role }))
+        })
+        .collect::<Result<_, IncidentError>>()?;
+    assignments.sort_by_key(|(incident, a)| (*incident, a.role != IncidentRole::IncidentCommander));
+    Ok(assignments)
+}
+
+async fn insert_role(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    person: &Person,
+    role: IncidentRole,
+    now: i64,
+) -> Result<(), IncidentError> {
+    sqlx::query(
+        "INSERT INTO incident_roles (incident_id, user_id, role, assigned_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(person.id)
+    .bind(role.as_str())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Writes the new state: the incident row and the role holders that changed.
+async fn store_state(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    before: &IncidentState,
+    after: &IncidentState,
+    now: i64,
+) -> Result<(), IncidentError> {
+    sqlx::query(
+        "UPDATE incidents SET severity = $2, status = $3, phase = $4, acknowledged_at = $5, contained_at = $6, \
+         resolved_at = $7, last_update_at = $8 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(after.severity.as_str())
+    .bind(after.status.as_str())
+    .bind(after.phase.as_str())
+    .bind(after.acknowledged_at)
+    .bind(after.contained_at)
+    .bind(after.resolved_at)
+    .bind(after.last_update_at)
+    .execute(&mut **tx)
+    .await?;
+    for gone in before.assignments.iter().filter(|a| !after.assignments.contains(a)) {
+        sqlx::query("DELETE FROM incident_roles WHERE incident_id = $1 AND user_id = $2 AND role = $3")
+            .bind(id)
+            .bind(gone.person.id)
+            .bind(gone.role.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    for new in after.assignments.iter().filter(|a| !before.assignments.contains(a)) {
+        insert_role(tx, id, &new.person, new.role, now).await?;
+    }
+    Ok(())
+}
+
+async fn append_event(
+    tx: &mut Transaction<'static, Any>,
+    incident_id: i64,
+    actor: &Actor,
+    event: &TimelineEvent,
+    at: i64,
+) -> Result<TimelineEntry, IncidentError> {
+    let payload = serde_json::to_string(event).map_err(|_| decode_error("timeline event", event.kind()))?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO incident_events (incident_id, at, actor, actor_user_id, kind, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(incident_id)
+    .bind(at)
+    .bind(&actor.name)
+    .bind(actor.person.as_ref().map(|p| p.id))
+    .bind(event.kind())
+    .bind(payload)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(TimelineEntry { id, incident_id, at, actor: actor.name.clone(), event: event.clone() })
+}
+
+/// What an `incident` live event carries.
+fn live_data(entry: &TimelineEntry) -> serde_json::Value {
+    json!({
+        "incident": entry.incident_id,
+        "event": entry.id,
+        "kind": entry.event.kind(),
+        "actor": entry.actor,
+        "at": entry.at,
+        "text": entry.event.describe(),
+    })
+}

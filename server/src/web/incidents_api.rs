@@ -1,0 +1,347 @@
+//! The incident JSON API under `/api/v1/incidents`: everything the incident
+//! room does, for automation. Callers sign in or send a bearer API token;
+//! errors are `{"error": {"message", "field"}}`. The OpenAPI document at
+//! `/api/v1/openapi.json` is generated from these handlers and types.
+
+use super::AppState;
+use super::api::api_error;
+use super::incident_commands::{RoleInput, TransitionInput, declare, note_command, refusal};
+use super::principal::{DenialResponse, Principal, authorise};
+use crate::incident_pages::{incident_view, tiles_by_key, timeline_line};
+use crate::incidents::{IncidentError, IncidentFilter};
+use app::domain::incident::{DeclarationForm, PublicStatus, Severity};
+use app::domain::incident_lifecycle::Command;
+use app::domain::role::Role;
+use app::incidents::{IncidentView, TimelineLine};
+use axum::Json;
+use axum::body::to_bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// The error body of every failed API call.
+#[derive(Serialize, ToSchema)]
+pub struct ApiError {
+    error: ApiErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiErrorDetail {
+    /// A sentence for people.
+    message: String,
+    /// The request field at fault, when there is one.
+    field: Option<String>,
+}
+
+/// A new incident.
+#[derive(Deserialize, ToSchema)]
+pub struct DeclareRequest {
+    #[schema(example = "Checkout returns errors")]
+    title: String,
+    /// SEV1 (worst) to SEV4.
+    #[schema(example = "SEV2")]
+    severity: String,
+    /// application_failure, misconfiguration, resource_exhaustion, networking,
+    /// infrastructure_node, security or external_dependency.
+    #[schema(example = "application_failure")]
+    category: String,
+    /// Component keys, as listed by `GET /api/v1/components`.
+    #[serde(default)]
+    #[schema(example = json!(["service/1"]))]
+    components: Vec<String>,
+    #[serde(default)]
+    summary: String,
+    /// The commander's e-mail address; by default the caller (an API token must name one).
+    #[serde(default)]
+    commander: Option<String>,
+}
+
+/// Exactly one of the fields.
+#[derive(Deserialize, ToSchema)]
+pub struct TransitionRequest {
+    /// investigating, identified, monitoring or resolved.
+    status: Option<String>,
+    /// identification, containment, eradication, recovery or post_incident.
+    phase: Option<String>,
+    /// SEV1 to SEV4.
+    severity: Option<String>,
+    /// The commander acknowledges the incident.
+    acknowledge: Option<bool>,
+    /// Reopens a resolved incident.
+    reopen: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RoleRequest {
+    #[schema(example = "oncall@example.com")]
+    email: String,
+    /// incident_commander (a handover), communications_lead, operations_lead, scribe or subject_matter_expert.
+    #[schema(example = "operations_lead")]
+    role: String,
+    /// Take the role away instead of giving it.
+    #[serde(default)]
+    remove: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NoteRequest {
+    text: String,
+    /// Marks the note as a decision (listed on the briefing).
+    #[serde(default)]
+    decision: bool,
+}
+
+/// An incident after a change, with the timeline events the change made.
+#[derive(Serialize, ToSchema)]
+pub struct IncidentChange {
+    incident: IncidentView,
+    events: Vec<TimelineLine>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only this severity.
+    severity: Option<String>,
+    /// Only this public status.
+    status: Option<String>,
+    /// true: unresolved only; false: resolved only.
+    active: Option<bool>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Wheelhouse API", description = "Incident command for Kubernetes: declare and run incidents."),
+    paths(list, create, get_one, transition, assign_role, add_note, timeline),
+    components(schemas(ApiError, ApiErrorDetail, IncidentView, TimelineLine, IncidentChange)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags((name = "incidents", description = "Incidents, their roles and their timeline"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token from /admin/tokens or `wheelhouse token create`."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn openapi() -> Response {
+    match ApiDoc::openapi().to_pretty_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(_) => {
+            api_error(StatusCode::INTERNAL_SERVER_ERROR, "The API description could not be written.", None)
+        }
+    }
+}
+
+fn error_response(error: &IncidentError) -> Response {
+    let (status, message, field) = refusal(error);
+    api_error(status, &message, field)
+}
+
+/// Reads a JSON body, answering a clear JSON error for a body too large or not as described.
+async fn read_json<T: DeserializeOwned>(request: Request) -> Result<(Principal, T), Response> {
+    let principal = match authorise(request.extensions(), Role::Responder) {
+        Ok(principal) => principal,
+        Err(denied) => return Err(denied.json()),
+    };
+    let bytes = to_bytes(request.into_body(), super::MAX_BODY_BYTES).await.map_err(|_| {
+        api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("The request body is larger than {} KiB.", super::MAX_BODY_BYTES / 1024),
+            None,
+        )
+    })?;
+    let body = serde_json::from_slice(&bytes).map_err(|error| {
+        api_error(StatusCode::BAD_REQUEST, &format!("The body is not the JSON expected: {error}."), None)
+    })?;
+    Ok((principal, body))
+}
+
+async fn view_of(state: &AppState, id: i64) -> Result<IncidentView, IncidentError> {
+    let incident = state.incidents.get(id).await?.ok_or(IncidentError::NotFound(id))?;
+    Ok(incident_view(&incident, &tiles_by_key(state.live.as_ref()), crate::db::now_millis()))
+}
+
+/// Runs a command and answers the incident with the events it made.
+async fn run(
+    state: &AppState,
+    id: i64,
+    principal: &Principal,
+    command: Result<Command, IncidentError>,
+) -> Response {
+    let outcome = async {
+        let entries = state.incidents.run(id, &principal.actor(), command?, crate::db::now_millis()).await?;
+        let incident = view_of(state, id).await?;
+        Ok::<_, IncidentError>(IncidentChange {
+            incident,
+            events: entries.iter().map(timeline_line).collect(),
+        })
+    }
+    .await;
+    match outcome {
+        Ok(change) => Json(change).into_response(),
+        Err(error) => error_response(&error),
+    }
+}
+
+/// List incidents, worst severity first, then oldest first.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(ListQuery),
+    responses((status = 200, body = Vec<IncidentView>), (status = 401, body = ApiError), (status = 422, body = ApiError)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+    request: Request,
+) -> Response {
+    if let Err(denied) = authorise(request.extensions(), Role::Responder) {
+        return denied.json();
+    }
+    let mut filter = IncidentFilter { active: query.active, ..IncidentFilter::default() };
+    if let Some(raw) = query.severity.as_deref().filter(|s| !s.is_empty()) {
+        match Severity::parse(raw) {
+            Ok(severity) => filter.severity = Some(severity),
+            Err(e) => return api_error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string(), Some("severity")),
+        }
+    }
+    if let Some(raw) = query.status.as_deref().filter(|s| !s.is_empty()) {
+        match PublicStatus::parse(raw) {
+            Ok(status) => filter.status = Some(status),
+            Err(e) => return api_error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string(), Some("status")),
+        }
+    }
+    match state.incidents.list(&filter).await {
+        Ok(incidents) => {
+            let (tiles, now) = (tiles_by_key(state.live.as_ref()), crate::db::now_millis());
+            Json(incidents.iter().map(|i| incident_view(i, &tiles, now)).collect::<Vec<_>>()).into_response()
+        }
+        Err(error) => error_response(&error),
+    }
+}
+
+/// Declare an incident.
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = DeclareRequest,
+    responses((status = 201, body = IncidentView, headers(("location" = String))),
+        (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
+        (status = 413, body = ApiError), (status = 422, body = ApiError)))]
+pub async fn create(State(state): State<AppState>, request: Request) -> Response {
+    let (principal, body) = match read_json::<DeclareRequest>(request).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    let form = DeclarationForm {
+        title: body.title,
+        severity: body.severity,
+        category: body.category,
+        components: body.components,
+        summary: body.summary,
+        commander: body.commander.unwrap_or_default(),
+    };
+    let outcome = async {
+        let id = declare(&state, &principal, &form).await?;
+        view_of(&state, id).await
+    }
+    .await;
+    match outcome {
+        Ok(view) => {
+            let location = format!("/api/v1/incidents/{}", view.id);
+            (StatusCode::CREATED, [(header::LOCATION, location)], Json(view)).into_response()
+        }
+        Err(error) => error_response(&error),
+    }
+}
+
+/// One incident.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", params(("id" = i64, Path)),
+    responses((status = 200, body = IncidentView), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn get_one(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
+    if let Err(denied) = authorise(request.extensions(), Role::Responder) {
+        return denied.json();
+    }
+    match view_of(&state, id).await {
+        Ok(view) => Json(view).into_response(),
+        Err(error) => error_response(&error),
+    }
+}
+
+/// Change the status, phase or severity, acknowledge, or reopen.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/transitions", tag = "incidents", params(("id" = i64, Path)),
+    request_body = TransitionRequest,
+    responses((status = 200, body = IncidentChange), (status = 403, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, description = "Not allowed in the incident's state", body = ApiError),
+        (status = 422, body = ApiError)))]
+pub async fn transition(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
+    let (principal, body) = match read_json::<TransitionRequest>(request).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    let input = TransitionInput {
+        status: body.status,
+        phase: body.phase,
+        severity: body.severity,
+        acknowledge: body.acknowledge.unwrap_or(false),
+        reopen: body.reopen.unwrap_or(false),
+    };
+    run(&state, id, &principal, input.command().map_err(IncidentError::from)).await
+}
+
+/// Give someone a role (the commander role is handed over), or take one away.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/roles", tag = "incidents", params(("id" = i64, Path)),
+    request_body = RoleRequest,
+    responses((status = 200, body = IncidentChange), (status = 403, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+pub async fn assign_role(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
+    let (principal, body) = match read_json::<RoleRequest>(request).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    let input = RoleInput { email: body.email, role: body.role, remove: body.remove };
+    let command = input.command(&state).await;
+    run(&state, id, &principal, command).await
+}
+
+/// Add a note, or record a decision.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/notes", tag = "incidents", params(("id" = i64, Path)),
+    request_body = NoteRequest,
+    responses((status = 200, body = IncidentChange), (status = 403, body = ApiError), (status = 404, body = ApiError),
+        (status = 422, body = ApiError)))]
+pub async fn add_note(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
+    let (principal, body) = match read_json::<NoteRequest>(request).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    run(&state, id, &principal, note_command(&body.text, body.decision)).await
+}
+
+/// The timeline, oldest first.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "incidents", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<TimelineLine>), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn timeline(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
+    if let Err(denied) = authorise(request.extensions(), Role::Responder) {
+        return denied.json();
+    }
+    let outcome = async {
+        state.incidents.get(id).await?.ok_or(IncidentError::NotFound(id))?;
+        state.incidents.timeline(id).await
+    }
+    .await;
+    match outcome {
+        Ok(entries) => Json(entries.iter().map(timeline_line).collect::<Vec<_>>()).into_response(),
+        Err(error) => error_response(&error),
+    }
+}

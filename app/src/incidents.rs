@@ -141,10 +141,8 @@ pub async fn load_incidents(
 #[server]
 pub async fn load_incident_room(id: i64) -> Result<Option<IncidentRoom>, ServerFnError> {
     let room = backend(Role::Responder)?.room(id).await.map_err(ServerFnError::new)?;
-    if room.is_none() {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(http::StatusCode::NOT_FOUND);
-        }
+    if let (None, Some(response)) = (&room, use_context::<leptos_axum::ResponseOptions>()) {
+        response.set_status(http::StatusCode::NOT_FOUND);
     }
     Ok(room)
 }

@@ -74,6 +74,7 @@ pub struct Incidents {
 
 type IncidentRow = (i64, String, String, String, String, String, String, i64, String);
 type TimesRow = (Option<i64>, Option<i64>, Option<i64>, i64);
+type StateRow = (String, String, String, i64, Option<i64>, Option<i64>, Option<i64>, i64);
 
 const SELECT_INCIDENT: &str = "SELECT id, title, severity, category, summary, status, phase, declared_at, declared_by, \
      acknowledged_at, contained_at, resolved_at, last_update_at FROM incidents";
@@ -315,7 +316,7 @@ async fn load_state(
     tx: &mut Transaction<'static, Any>,
     id: i64,
 ) -> Result<Option<IncidentState>, IncidentError> {
-    let row: Option<(String, String, String, i64, Option<i64>, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+    let row: Option<StateRow> = sqlx::query_as(
         "SELECT severity, status, phase, declared_at, acknowledged_at, contained_at, resolved_at, last_update_at \
          FROM incidents WHERE id = $1",
     )
@@ -324,7 +325,7 @@ async fn load_state(
     .await?;
     let Some((severity, status, phase, declared_at, a, c, r, u)) = row else { return Ok(None) };
     let mut state = state_from_row(&severity, &status, &phase, declared_at, (a, c, r, u))?;
-    state.assignments = load_assignments(&mut **tx, Some(id)).await?.into_iter().map(|(_, a)| a).collect();
+    state.assignments = load_assignments(tx, Some(id)).await?.into_iter().map(|(_, a)| a).collect();
     Ok(Some(state))
 }
 

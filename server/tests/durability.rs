@@ -56,10 +56,10 @@ async fn start(database_url: &str) -> Server {
     let server = Server { child, url: format!("http://127.0.0.1:{port}") };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(response) = reqwest::get(format!("{}/healthz", server.url)).await {
-            if response.status().is_success() {
-                return server;
-            }
+        let healthy =
+            reqwest::get(format!("{}/healthz", server.url)).await.is_ok_and(|r| r.status().is_success());
+        if healthy {
+            return server;
         }
         assert!(Instant::now() < deadline, "wheelhouse did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod account;
+pub mod action;
 pub mod component;
 pub mod component_health;
 pub mod connection;

@@ -65,6 +65,61 @@ pub struct TimelineLine {
     pub decision: bool,
 }
 
+/// What a dry run showed before confirming.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PreviewView {
+    /// One line per object the action changes.
+    pub changes: Vec<String>,
+    /// Pods stopped, started or moved.
+    pub pods: usize,
+    /// Service components whose workloads it touches.
+    pub components: Vec<String>,
+}
+
+/// A containment action on an incident.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ActionView {
+    pub id: i64,
+    pub incident_id: i64,
+    /// The action's name: cordon, drain, scale, …
+    pub action: String,
+    pub description: String,
+    pub status: crate::domain::action::ActionStatus,
+    pub planned_by: String,
+    pub planned_at: i64,
+    pub preview: Option<PreviewView>,
+    pub confirmed_by: Option<String>,
+    pub confirmed_at: Option<i64>,
+    pub result: Option<String>,
+    /// What undoing it would do; `None` when it cannot be undone.
+    pub undo: Option<String>,
+    pub failure: Option<String>,
+    pub finished_at: Option<i64>,
+    pub undone_by: Option<String>,
+    /// Per-pod progress of a drain, in words.
+    pub progress: Vec<String>,
+}
+
+/// A choice in a picker: the value sent and the words shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+/// What the action pickers offer, from the live cluster state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pickers {
+    pub nodes: Vec<Choice>,
+    /// `kind/namespace/name`; the affected components' workloads first.
+    pub workloads: Vec<Choice>,
+    /// `namespace/name`; the affected components' pods first.
+    pub pods: Vec<Choice>,
+    pub namespaces: Vec<Choice>,
+}
+
 /// Everything the incident room shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncidentRoom {
@@ -73,6 +128,11 @@ pub struct IncidentRoom {
     pub timeline: Vec<TimelineLine>,
     /// Accounts that may be given a role (responders and admins), by e-mail address.
     pub people: Vec<String>,
+    /// Newest first.
+    pub actions: Vec<ActionView>,
+    pub pickers: Pickers,
+    /// A fresh idempotency key for each confirm and undo form on this render.
+    pub form_key: String,
     pub now: i64,
 }
 

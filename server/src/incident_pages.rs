@@ -2,15 +2,21 @@
 //! stored incidents to what pages and the JSON API show.
 
 use crate::accounts::Accounts;
+use crate::actions::drain::PodProgress;
+use crate::actions::{ActionRecord, Actions};
+use crate::cluster::state::WorkloadInfo;
+use crate::cluster::watch::Live;
+use crate::components::Components;
 use crate::incidents::{Incident, IncidentFilter, Incidents, TimelineEntry};
 use crate::tokens::Tokens;
 use app::domain::component::{ComponentKey, ComponentKind};
 use app::domain::health::ComponentStatus;
 use app::domain::incident_lifecycle::TimelineEvent;
+use app::domain::label_selector::LabelSelector;
 use app::domain::role::Role;
 use app::incidents::{
-    AffectedComponent, ComponentChoice, IncidentBackend, IncidentList, IncidentQuery, IncidentRoom,
-    IncidentView, RoleHolder, TimelineLine, TokenRow,
+    ActionView, AffectedComponent, Choice, ComponentChoice, IncidentBackend, IncidentList, IncidentQuery,
+    IncidentRoom, IncidentView, Pickers, PreviewView, RoleHolder, TimelineLine, TokenRow,
 };
 use app::live::{ComponentTile, LiveBackend};
 use std::collections::HashMap;
@@ -20,7 +26,104 @@ pub struct IncidentPages {
     pub incidents: Incidents,
     pub accounts: Accounts,
     pub tokens: Tokens,
+    pub actions: Actions,
+    pub components: Components,
+    pub live_state: Arc<Live>,
     pub live: Arc<dyn LiveBackend>,
+}
+
+/// At most this many choices per picker, so that a large cluster's room stays light.
+const PICKER_LIMIT: usize = 300;
+
+pub fn action_view(action: &ActionRecord) -> ActionView {
+    ActionView {
+        id: action.id,
+        incident_id: action.incident_id,
+        action: action.spec.name().to_owned(),
+        description: action.description.clone(),
+        status: action.status,
+        planned_by: action.planned_by.clone(),
+        planned_at: action.planned_at,
+        preview: action.preview.as_ref().map(|p| PreviewView {
+            changes: p.dry_run.changes.clone(),
+            pods: p.dry_run.pods,
+            components: p.components.clone(),
+        }),
+        confirmed_by: action.confirmed_by.clone(),
+        confirmed_at: action.confirmed_at,
+        result: action.result.clone(),
+        undo: action.undo.as_ref().map(ToString::to_string),
+        failure: action.failure.clone(),
+        finished_at: action.finished_at,
+        undone_by: action.undone_by.clone(),
+        progress: action
+            .progress
+            .iter()
+            .map(|p| match p {
+                PodProgress::Evicted { pod } => format!("{pod}: evicted"),
+                PodProgress::Waiting { pod, budget, attempts } => {
+                    format!(
+                        "{pod}: refused by the disruption budget {budget} ({attempts} tries so far); retrying"
+                    )
+                }
+                PodProgress::Blocked { pod, budget } => {
+                    format!("{pod}: blocked by the disruption budget {budget}")
+                }
+                PodProgress::Failed { pod, reason } => format!("{pod}: failed: {reason}"),
+            })
+            .collect(),
+    }
+}
+
+/// The pickers, from the live state: the affected components' workloads and pods first.
+fn pickers(live: &Live, affected: &[(String, LabelSelector)]) -> Pickers {
+    let state = live.read();
+    let choice = |value: String, label: String| Choice { value, label };
+    let nodes = state
+        .nodes
+        .values()
+        .take(PICKER_LIMIT)
+        .map(|n| {
+            let label = if n.unschedulable { format!("{} (cordoned)", n.name) } else { n.name.clone() };
+            choice(n.name.clone(), label)
+        })
+        .collect();
+    let first: Vec<&WorkloadInfo> =
+        affected.iter().flat_map(|(namespace, selector)| state.matching(namespace, selector)).collect();
+    let is_first = |w: &WorkloadInfo| {
+        first.iter().any(|f| f.kind == w.kind && f.namespace == w.namespace && f.name == w.name)
+    };
+    let mut workloads: Vec<&WorkloadInfo> = state.workloads.values().collect();
+    workloads.sort_by_key(|w| !is_first(w));
+    let mut pods: Vec<Choice> = Vec::new();
+    for w in first.iter() {
+        for pod in state.pods_of(w) {
+            pods.push(choice(
+                format!("{}/{}", pod.namespace, pod.name),
+                format!("{}/{} (affected)", pod.namespace, pod.name),
+            ));
+        }
+    }
+    let namespaces: std::collections::BTreeSet<&str> =
+        state.workloads.values().map(|w| w.namespace.as_str()).collect();
+    Pickers {
+        nodes,
+        workloads: workloads
+            .into_iter()
+            .take(PICKER_LIMIT)
+            .map(|w| {
+                let value = format!("{}/{}/{}", w.kind.as_str(), w.namespace, w.name);
+                let label = if is_first(w) {
+                    format!("{value} (affected, {} replicas)", w.desired)
+                } else {
+                    format!("{value} ({} replicas)", w.desired)
+                };
+                choice(value, label)
+            })
+            .collect(),
+        pods: pods.into_iter().take(PICKER_LIMIT).collect(),
+        namespaces: namespaces.into_iter().map(|n| choice(n.to_owned(), n.to_owned())).collect(),
+    }
 }
 
 /// The live status of every component, by key.
@@ -79,6 +182,18 @@ pub fn timeline_line(entry: &TimelineEntry) -> TimelineLine {
     }
 }
 
+impl IncidentPages {
+    /// The namespace and selector of each affected service component.
+    async fn incidents_services(&self, incident: &Incident) -> Vec<(String, LabelSelector)> {
+        let Ok(components) = self.components.list().await else { return Vec::new() };
+        components
+            .into_iter()
+            .filter(|c| incident.components.contains(&ComponentKey::service(c.id)))
+            .map(|c| (c.definition.namespace, c.definition.selector))
+            .collect()
+    }
+}
+
 #[async_trait::async_trait]
 impl IncidentBackend for IncidentPages {
     async fn list(&self, query: &IncidentQuery) -> Result<IncidentList, String> {
@@ -118,10 +233,15 @@ impl IncidentBackend for IncidentPages {
             .collect();
         let now = crate::db::now_millis();
         let tiles = tiles_by_key(self.live.as_ref());
+        let actions = self.actions.list(id).await.map_err(|e| failed(&e))?;
+        let services = self.incidents_services(&incident).await;
         Ok(Some(IncidentRoom {
             incident: incident_view(&incident, &tiles, now),
             timeline: timeline.iter().rev().map(timeline_line).collect(),
             people,
+            actions: actions.iter().map(action_view).collect(),
+            pickers: pickers(&self.live_state, &services),
+            form_key: crate::accounts::generate_secret(16),
             now,
         }))
     }

@@ -326,6 +326,13 @@ async fn load_state(
     let Some((severity, status, phase, declared_at, a, c, r, u)) = row else { return Ok(None) };
     let mut state = state_from_row(&severity, &status, &phase, declared_at, (a, c, r, u))?;
     state.assignments = load_assignments(tx, Some(id)).await?.into_iter().map(|(_, a)| a).collect();
+    let (running,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM incident_actions WHERE incident_id = $1 AND status = 'executing'",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    state.running_actions = u32::try_from(running).unwrap_or(u32::MAX);
     Ok(Some(state))
 }
 
@@ -412,7 +419,7 @@ async fn store_state(
     Ok(())
 }
 
-async fn append_event(
+pub(crate) async fn append_event(
     tx: &mut Transaction<'static, Any>,
     incident_id: i64,
     actor: &Actor,
@@ -436,7 +443,7 @@ async fn append_event(
 }
 
 /// What an `incident` live event carries.
-fn live_data(entry: &TimelineEntry) -> serde_json::Value {
+pub(crate) fn live_data(entry: &TimelineEntry) -> serde_json::Value {
     json!({
         "incident": entry.incident_id,
         "event": entry.id,

@@ -2,6 +2,7 @@
 //! HTTP layer around the Leptos app.
 
 pub mod accounts;
+pub mod actions;
 pub mod cli;
 pub mod cluster;
 pub mod components;

@@ -2,6 +2,7 @@
 //! watch and health engine, live events, router, listener.
 
 use crate::accounts::Accounts;
+use crate::actions::Actions;
 use crate::cluster::engine::{Board, Engine};
 use crate::cluster::watch::{Live, Watchers};
 use crate::cluster::{Connected, EmbeddedDrill};
@@ -82,6 +83,7 @@ impl Application {
             }
         }
         let live = Live::new(crate::db::now_millis());
+        let actuator = crate::actions::actuator::Actuator::new(client.clone());
         let watchers = crate::cluster::watch::spawn(client, live.clone());
         let board = Arc::new(RwLock::new(Board::default()));
         let history = History::new(db.clone());
@@ -100,10 +102,29 @@ impl Application {
             Arc::new(LivePages { live: live.clone(), board, components: components.clone() });
         let incidents = Incidents::new(db.clone(), events.clone());
         let tokens = Tokens::new(db.clone());
+        let actions = Actions::new(
+            db.clone(),
+            events.clone(),
+            incidents.clone(),
+            actuator,
+            live.clone(),
+            components.clone(),
+        );
+        let interrupted =
+            actions.recover_interrupted().await.context("cannot check for interrupted actions")?;
+        if interrupted > 0 {
+            tracing::warn!(
+                actions = interrupted,
+                "actions left running by the previous process were marked failed"
+            );
+        }
         let incident_pages = Arc::new(IncidentPages {
             incidents: incidents.clone(),
             accounts: accounts.clone(),
             tokens: tokens.clone(),
+            actions: actions.clone(),
+            components: components.clone(),
+            live_state: live.clone(),
             live: pages.clone(),
         });
         let listener = TcpListener::bind(settings.listen)
@@ -141,6 +162,7 @@ impl Application {
             history: history.clone(),
             incidents,
             tokens,
+            actions,
             incident_pages,
             live: pages,
         };

@@ -52,7 +52,7 @@ async fn row_counts(app: &TestApp) -> Vec<(String, i64)> {
 }
 
 async fn post(app: &TestApp, client: &reqwest::Client, path: &str) -> u16 {
-    let url = app.url(&path.replace("{id}", "1"));
+    let url = app.url(&path.replace("{id}", "1").replace("{action}", "1"));
     let request = if path.starts_with("/api/") {
         client.post(url).json(&serde_json::json!({}))
     } else {

@@ -183,6 +183,28 @@ pub enum TimelineEvent {
     Reopened {
         phase: Phase,
     },
+    /// A containment action was planned (see [`super::action`]).
+    ActionPlanned {
+        action: i64,
+        description: String,
+    },
+    ActionExecuted {
+        action: i64,
+        description: String,
+        result: String,
+        /// What undoing it would do, in words; `None` when it cannot be undone.
+        undo: Option<String>,
+    },
+    ActionFailed {
+        action: i64,
+        description: String,
+        reason: String,
+    },
+    ActionUndone {
+        action: i64,
+        description: String,
+        result: String,
+    },
 }
 
 impl TimelineEvent {
@@ -199,6 +221,10 @@ impl TimelineEvent {
             TimelineEvent::CommandHandedOver { .. } => "command_handed_over",
             TimelineEvent::Note { .. } => "note",
             TimelineEvent::Reopened { .. } => "reopened",
+            TimelineEvent::ActionPlanned { .. } => "action_planned",
+            TimelineEvent::ActionExecuted { .. } => "action_executed",
+            TimelineEvent::ActionFailed { .. } => "action_failed",
+            TimelineEvent::ActionUndone { .. } => "action_undone",
         }
     }
 
@@ -227,6 +253,19 @@ impl TimelineEvent {
             TimelineEvent::Note { text, decision: true } => format!("Decision: {text}"),
             TimelineEvent::Note { text, decision: false } => text.clone(),
             TimelineEvent::Reopened { .. } => "Reopened; back to investigating".to_owned(),
+            TimelineEvent::ActionPlanned { action, description } => {
+                format!("Action #{action} planned: {description}")
+            }
+            TimelineEvent::ActionExecuted { action, description, result, undo } => match undo {
+                Some(undo) => format!("Action #{action} done: {description}. {result} Undo: {undo}."),
+                None => format!("Action #{action} done: {description}. {result} It cannot be undone."),
+            },
+            TimelineEvent::ActionFailed { action, description, reason } => {
+                format!("Action #{action} failed: {description}. {reason}")
+            }
+            TimelineEvent::ActionUndone { action, description, result } => {
+                format!("Action #{action} undone: {description}. {result}")
+            }
         }
     }
 }
@@ -379,7 +418,13 @@ pub fn decide(state: &IncidentState, actor: &Actor, command: Command) -> Result<
 /// Folds an accepted event into the state, stamping the key times.
 pub fn apply(state: &mut IncidentState, event: &TimelineEvent, at: i64) {
     match event {
-        TimelineEvent::Declared { .. } | TimelineEvent::Note { .. } => {}
+        // Actions change the cluster, not the incident's own state.
+        TimelineEvent::Declared { .. }
+        | TimelineEvent::Note { .. }
+        | TimelineEvent::ActionPlanned { .. }
+        | TimelineEvent::ActionExecuted { .. }
+        | TimelineEvent::ActionFailed { .. }
+        | TimelineEvent::ActionUndone { .. } => {}
         TimelineEvent::Acknowledged => state.acknowledged_at = Some(at),
         TimelineEvent::SeverityChanged { to, .. } => state.severity = *to,
         TimelineEvent::StatusChanged { to, .. } => {

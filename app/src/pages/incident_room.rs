@@ -6,8 +6,11 @@
 use super::incidents::{SeverityBadge, update_due_text};
 use crate::components::guard::Guarded;
 use crate::components::status::{StatusBadge, clock};
+use crate::domain::action::ActionStatus;
 use crate::domain::incident::{IncidentRole, Phase, PublicStatus, Severity};
-use crate::incidents::{IncidentRoom, IncidentView, TimelineLine, duration_text, load_incident_room};
+use crate::incidents::{
+    ActionView, Choice, IncidentRoom, IncidentView, Pickers, TimelineLine, duration_text, load_incident_room,
+};
 use crate::live::refresh_live;
 use crate::page_context::PageContext;
 use leptos::prelude::*;
@@ -54,6 +57,7 @@ fn Room(room: IncidentRoom) -> impl IntoView {
         <div class="room">
             <div class="room-main">
                 <Controls incident=incident.clone() />
+                <Actions id actions=room.actions pickers=room.pickers form_key=room.form_key />
                 <NoteComposer id typed=feedback.and_then(|f| f.note).unwrap_or_default() />
                 <Timeline lines=room.timeline />
             </div>
@@ -244,5 +248,95 @@ fn Roles(incident: IncidentView, people: Vec<String>) -> impl IntoView {
                 <button type="submit">"Assign (commander: hand over)"</button>
             </form>
         </section>
+    }
+}
+
+/// Containment actions: the planning form (which previews at once) and each
+/// action with its preview, confirm, result, progress and undo.
+#[component]
+fn Actions(id: i64, actions: Vec<ActionView>, pickers: Pickers, form_key: String) -> impl IntoView {
+    let options = |choices: Vec<Choice>| {
+        choices.into_iter().map(|c| view! { <option value=c.value>{c.label}</option> }).collect_view()
+    };
+    view! {
+        <section class="actions" id="actions">
+            <h2>"Containment actions"</h2>
+            <form method="post" action=format!("/incidents/{id}/actions") class="plan">
+                <label for="plan-action">"Action"</label>
+                <select id="plan-action" name="action" required>
+                    <option value="cordon">"Cordon node"</option>
+                    <option value="uncordon">"Uncordon node"</option>
+                    <option value="drain">"Drain node"</option>
+                    <option value="scale">"Scale workload"</option>
+                    <option value="restart">"Restart workload"</option>
+                    <option value="rollback">"Roll back deployment"</option>
+                    <option value="pause">"Pause rollout"</option>
+                    <option value="resume">"Resume rollout"</option>
+                    <option value="isolate_pod">"Isolate pod"</option>
+                    <option value="delete_pod">"Delete pod"</option>
+                    <option value="isolate_namespace">"Isolate namespace"</option>
+                </select>
+                <label for="plan-node">"Node (node actions)"</label>
+                <select id="plan-node" name="node"><option value="">"—"</option>{options(pickers.nodes)}</select>
+                <label for="plan-workload">"Workload (workload actions)"</label>
+                <select id="plan-workload" name="workload"><option value="">"—"</option>{options(pickers.workloads)}</select>
+                <label for="plan-replicas">"Replicas (scale)"</label>
+                <input id="plan-replicas" name="replicas" type="number" min="0" max="1000" />
+                <label for="plan-pod">"Pod (pod actions)"</label>
+                <select id="plan-pod" name="pod"><option value="">"—"</option>{options(pickers.pods)}</select>
+                <label for="plan-namespace">"Namespace (isolate namespace)"</label>
+                <select id="plan-namespace" name="namespace"><option value="">"—"</option>{options(pickers.namespaces)}</select>
+                <button type="submit">"Plan and preview"</button>
+            </form>
+            <ol class="action-list">
+                {actions.into_iter().map(|a| view! { <ActionItem id action=a form_key=form_key.clone() /> }).collect_view()}
+            </ol>
+        </section>
+    }
+}
+
+#[component]
+fn ActionItem(id: i64, action: ActionView, form_key: String) -> impl IntoView {
+    let base = format!("/incidents/{id}/actions/{}", action.id);
+    let key = format!("{form_key}-{}", action.id);
+    let undo_key = format!("{key}-undo");
+    view! {
+        <li id=format!("action-{}", action.id) data-action=action.id data-status=action.status.as_str()>
+            <p>
+                <strong>{format!("#{} ", action.id)}{action.description.clone()}</strong>
+                " — "<span class="action-status">{action.status.as_str()}</span>
+                <small>{format!(" (planned by {})", action.planned_by)}</small>
+            </p>
+            {action.preview.clone().map(|p| view! {
+                <div class="preview">
+                    <p>"Dry run: "{format!("{} pod(s) affected", p.pods)}
+                        {(!p.components.is_empty()).then(|| format!("; components: {}", p.components.join(", ")))}</p>
+                    <ul>{p.changes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            {(!action.progress.is_empty()).then(|| view! {
+                <ul class="progress">{action.progress.clone().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+            })}
+            {action.result.clone().map(|r| view! { <p class="result">{r}</p> })}
+            {action.failure.clone().map(|f| view! { <p class="error">{f}</p> })}
+            {match action.status {
+                ActionStatus::Planned => view! {
+                    <form method="post" action=format!("{base}/preview")><button type="submit">"Preview"</button></form>
+                }.into_any(),
+                ActionStatus::Previewed => view! {
+                    <form method="post" action=format!("{base}/confirm")>
+                        <input type="hidden" name="idempotency_key" value=key />
+                        <button type="submit" class="danger">"Confirm and run"</button>
+                    </form>
+                }.into_any(),
+                ActionStatus::Succeeded if action.undo.is_some() => view! {
+                    <form method="post" action=format!("{base}/undo")>
+                        <input type="hidden" name="idempotency_key" value=undo_key />
+                        <button type="submit">{format!("Undo: {}", action.undo.clone().unwrap_or_default())}</button>
+                    </form>
+                }.into_any(),
+                _ => ().into_any(),
+            }}
+        </li>
     }
 }

@@ -114,11 +114,18 @@ pub struct ListQuery {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Wheelhouse API", description = "Incident command for Kubernetes: declare and run incidents."),
-    paths(list, create, get_one, transition, assign_role, add_note, timeline),
-    components(schemas(ApiError, ApiErrorDetail, IncidentView, TimelineLine, IncidentChange)),
+    paths(
+        list, create, get_one, transition, assign_role, add_note, timeline,
+        super::actions_api::list, super::actions_api::plan, super::actions_api::get_one,
+        super::actions_api::preview, super::actions_api::confirm, super::actions_api::undo
+    ),
+    components(schemas(ApiError, ApiErrorDetail, IncidentView, TimelineLine, IncidentChange, app::incidents::ActionView)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "incidents", description = "Incidents, their roles and their timeline"))
+    tags(
+        (name = "incidents", description = "Incidents, their roles and their timeline"),
+        (name = "actions", description = "Containment actions: plan, preview, confirm, undo")
+    )
 )]
 pub struct ApiDoc;
 

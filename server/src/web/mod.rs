@@ -1,6 +1,8 @@
 //! HTTP: the axum router with the Leptos pages, the form handlers, operations
 //! endpoints, and the middleware every request passes through.
 
+pub mod actions_api;
+pub mod actions_forms;
 pub mod api;
 pub mod auth;
 pub mod components_admin;
@@ -82,6 +84,7 @@ pub struct AppState {
     pub history: crate::history::History,
     pub incidents: crate::incidents::Incidents,
     pub tokens: crate::tokens::Tokens,
+    pub actions: crate::actions::Actions,
     /// What the incident pages read, given to them through the Leptos context.
     pub incident_pages: Arc<dyn app::incidents::IncidentBackend>,
     /// What the live pages read, given to them through the Leptos context.
@@ -138,6 +141,14 @@ pub const MUTATING_ROUTES: &[MutatingRoute] = {
         needs("/api/v1/incidents/{id}/transitions", Responder),
         needs("/api/v1/incidents/{id}/roles", Responder),
         needs("/api/v1/incidents/{id}/notes", Responder),
+        needs("/incidents/{id}/actions", Responder),
+        needs("/incidents/{id}/actions/{action}/preview", Responder),
+        needs("/incidents/{id}/actions/{action}/confirm", Responder),
+        needs("/incidents/{id}/actions/{action}/undo", Responder),
+        needs("/api/v1/incidents/{id}/actions", Responder),
+        needs("/api/v1/incidents/{id}/actions/{action}/preview", Responder),
+        needs("/api/v1/incidents/{id}/actions/{action}/confirm", Responder),
+        needs("/api/v1/incidents/{id}/actions/{action}/undo", Responder),
     ]
 };
 
@@ -162,6 +173,14 @@ fn mutating_handler(path: &str) -> axum::routing::MethodRouter<AppState> {
         "/api/v1/incidents/{id}/transitions" => post(incidents_api::transition),
         "/api/v1/incidents/{id}/roles" => post(incidents_api::assign_role),
         "/api/v1/incidents/{id}/notes" => post(incidents_api::add_note),
+        "/incidents/{id}/actions" => post(actions_forms::plan),
+        "/incidents/{id}/actions/{action}/preview" => post(actions_forms::preview),
+        "/incidents/{id}/actions/{action}/confirm" => post(actions_forms::confirm),
+        "/incidents/{id}/actions/{action}/undo" => post(actions_forms::undo),
+        "/api/v1/incidents/{id}/actions" => post(actions_api::plan).get(actions_api::list),
+        "/api/v1/incidents/{id}/actions/{action}/preview" => post(actions_api::preview),
+        "/api/v1/incidents/{id}/actions/{action}/confirm" => post(actions_api::confirm),
+        "/api/v1/incidents/{id}/actions/{action}/undo" => post(actions_api::undo),
         other => unreachable!("{other} is in MUTATING_ROUTES without a handler"),
     }
 }
@@ -201,6 +220,7 @@ pub fn router(
         .route("/api/v1/openapi.json", get(incidents_api::openapi))
         .route("/api/v1/incidents/{id}", get(incidents_api::get_one))
         .route("/api/v1/incidents/{id}/timeline", get(incidents_api::timeline))
+        .route("/api/v1/incidents/{id}/actions/{action}", get(actions_api::get_one))
         .leptos_routes_with_context(&state, routes, services, move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(context::enforce_access))

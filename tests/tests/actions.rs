@@ -357,6 +357,23 @@ async fn failures_are_recorded_in_plain_words() {
     let failed = room.confirm(&action, "down").await;
     assert_eq!(failed["status"], "failed");
     assert!(failed["failure"].as_str().unwrap().contains("could not be reached"), "{failed}");
+    room.drill
+        .cluster
+        .clear(&server::drill::fault_injection::FaultRequest {
+            kind: server::drill::fault_injection::FaultKind::ApiDown,
+            target: String::new(),
+            seconds: None,
+        })
+        .unwrap();
+
+    // A conflicting write: two tabs isolate the same namespace; the second finds the policy there.
+    let first = room.plan_and_preview(json!({"action": "isolate_namespace", "namespace": "payments"})).await;
+    let second = room.plan_and_preview(json!({"action": "isolate_namespace", "namespace": "payments"})).await;
+    assert_eq!(room.confirm(&first, "tab-1").await["status"], "succeeded");
+    let failed = room.confirm(&second, "tab-2").await;
+    assert_eq!(failed["status"], "failed");
+    assert!(failed["failure"].as_str().unwrap().contains("conflicts"), "{failed}");
+
     let kinds = room.timeline_kinds().await;
-    assert_eq!(kinds.iter().filter(|k| *k == "action_failed").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| *k == "action_failed").count(), 3);
 }

@@ -169,7 +169,7 @@ pub fn parse_name(field: &'static str, what: &str, raw: &str) -> Result<String, 
 }
 
 /// Splits `namespace/name` (pods) or `kind/namespace/name` (workloads).
-fn split_path<'a>(raw: &'a str, parts: usize) -> Option<Vec<&'a str>> {
+fn split_path(raw: &str, parts: usize) -> Option<Vec<&str>> {
     let pieces: Vec<&str> = raw.trim().split('/').collect();
     (pieces.len() == parts).then_some(pieces)
 }
@@ -479,9 +479,9 @@ impl ActionFailure {
                 "Kubernetes refused: Wheelhouse's service account is not allowed to do this (see deploy/rbac.yaml). {detail}"
             ),
             ActionFailure::NotFound { detail } => format!("The object no longer exists. {detail}"),
-            ActionFailure::Conflict { detail } => {
-                format!("Someone else changed the object at the same moment; nothing was changed. {detail}")
-            }
+            ActionFailure::Conflict { detail } => format!(
+                "The cluster's current state conflicts with the change (someone else changed the object, or it exists already); nothing was changed. {detail}"
+            ),
             ActionFailure::Invalid { detail } => format!("Kubernetes refused the change as invalid. {detail}"),
             ActionFailure::Other { status, detail } => format!("Kubernetes answered {status}. {detail}"),
         }

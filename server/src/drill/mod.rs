@@ -2,6 +2,7 @@
 //! drills and the project's own tests. The object store and its rules live
 //! here, apart from the HTTP layer (`api`) that speaks the wire protocol.
 
+pub mod access;
 pub mod api;
 pub mod controllers;
 pub mod disruption;
@@ -26,6 +27,8 @@ pub struct DrillCluster {
     pub store: Arc<store::Store>,
     pub token: String,
     pub faults: faults::Faults,
+    /// Records requests and answers chosen ones 403, as RBAC would.
+    pub access: access::AccessControl,
 }
 
 impl DrillCluster {
@@ -36,7 +39,12 @@ impl DrillCluster {
 
     /// A cluster over a store made by the caller (e.g. with a short watch history).
     pub fn with_store(token: String, store: store::Store) -> Arc<DrillCluster> {
-        Arc::new(DrillCluster { store: Arc::new(store), token, faults: faults::Faults::default() })
+        Arc::new(DrillCluster {
+            store: Arc::new(store),
+            token,
+            faults: faults::Faults::default(),
+            access: access::AccessControl::default(),
+        })
     }
 
     pub fn router(self: &Arc<Self>) -> axum::Router {

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 /// An action to plan. Give the field the action needs.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, Default)]
 pub struct PlanRequest {
     /// cordon, uncordon, drain, scale, restart, rollback, pause, resume,
     /// isolate_pod, isolate_namespace or delete_pod.
@@ -116,19 +116,6 @@ async fn read<T: serde::de::DeserializeOwned + Default>(
         })?
     };
     Ok((principal, parts.headers, value))
-}
-
-impl Default for PlanRequest {
-    fn default() -> Self {
-        PlanRequest {
-            action: String::new(),
-            node: String::new(),
-            workload: String::new(),
-            pod: String::new(),
-            namespace: String::new(),
-            replicas: None,
-        }
-    }
 }
 
 /// The idempotency key from the header, else from the body.

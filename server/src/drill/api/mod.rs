@@ -72,6 +72,19 @@ async fn guard(State(cluster): State<Arc<DrillCluster>>, request: Request, next:
         .and_then(|v| v.strip_prefix("Bearer "))
         .is_some_and(|token| token.trim() == cluster.token);
     if public || authorised {
+        let access = super::access::Access::of(request.method(), path, request.uri().query());
+        if let (true, super::access::Access::Resource { verb, group, resource, .. }) =
+            (cluster.access.check(&access), &access)
+        {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                format!(
+                    "{resource} is forbidden: User \"system:serviceaccount:wheelhouse:wheelhouse\" cannot {verb} resource \"{resource}\" in API group \"{group}\""
+                ),
+            )
+            .into_response();
+        }
         next.run(request).await
     } else {
         ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized").into_response()

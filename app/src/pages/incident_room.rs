@@ -135,7 +135,9 @@ fn Controls(incident: IncidentView) -> impl IntoView {
                 <label>"Severity "
                     <select name="severity">
                         {Severity::ALL.into_iter().map(|s| view! {
-                            <option value=s.as_str() selected=s == incident.severity>{format!("{} — {}", s.as_str(), s.definition())}</option>
+                            <option value=s.as_str() selected=s == incident.severity title=s.definition()>
+                                {format!("{} — {}", s.as_str(), s.definition().split(':').next().unwrap_or_default())}
+                            </option>
                         }).collect_view()}
                     </select>
                 </label>

@@ -401,7 +401,11 @@ impl Actions {
         let report = move |p: PodProgress| sink.lock().unwrap_or_else(|e| e.into_inner()).push(p);
         let outcome = self.actuator.execute(&spec, &report).await;
         flusher.abort();
-        let description = spec.to_string();
+        // The timeline names the action itself, also when this run is its undo.
+        let description = match run {
+            Run::Action => spec.to_string(),
+            Run::Undo => self.get(incident_id, id).await.map_or_else(|_| spec.to_string(), |a| a.description),
+        };
         let now = now_millis();
         let final_progress =
             serde_json::to_string(&*progress.lock().unwrap_or_else(|e| e.into_inner())).unwrap_or_default();

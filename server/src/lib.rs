@@ -18,4 +18,5 @@ pub mod session_store;
 pub mod startup;
 pub mod telemetry;
 pub mod tokens;
+pub mod updates;
 pub mod web;

@@ -310,6 +310,11 @@ impl Text {
         bounded_text("text", "A note", raw, MAX_TEXT_CHARS, true).map(Text)
     }
 
+    /// A stakeholder update's text.
+    pub fn update(raw: &str) -> Result<Text, FieldError> {
+        bounded_text("text", "An update", raw, super::update::MAX_UPDATE_CHARS, true).map(Text)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

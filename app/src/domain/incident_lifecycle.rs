@@ -5,6 +5,7 @@
 
 use super::incident::{IncidentRole, Phase, PublicStatus, Severity, Text};
 use super::role::Role;
+use super::update::{Audience, Purpose};
 use serde::{Deserialize, Serialize};
 
 /// A person known to Wheelhouse, as the timeline names them.
@@ -135,6 +136,13 @@ pub enum Command {
         text: Text,
         decision: bool,
     },
+    /// Publishes a stakeholder update; a public one may also move the public status to its purpose's.
+    PostUpdate {
+        audience: Audience,
+        purpose: Purpose,
+        text: Text,
+        move_status: bool,
+    },
     /// Brings a resolved incident back to `investigating`.
     Reopen,
 }
@@ -183,6 +191,12 @@ pub enum TimelineEvent {
     Reopened {
         phase: Phase,
     },
+    /// A stakeholder update was published; the text is kept here, append-only.
+    UpdatePosted {
+        audience: Audience,
+        purpose: Purpose,
+        text: String,
+    },
     /// A containment action was planned (see [`super::action`]).
     ActionPlanned {
         action: i64,
@@ -221,6 +235,7 @@ impl TimelineEvent {
             TimelineEvent::CommandHandedOver { .. } => "command_handed_over",
             TimelineEvent::Note { .. } => "note",
             TimelineEvent::Reopened { .. } => "reopened",
+            TimelineEvent::UpdatePosted { .. } => "update_posted",
             TimelineEvent::ActionPlanned { .. } => "action_planned",
             TimelineEvent::ActionExecuted { .. } => "action_executed",
             TimelineEvent::ActionFailed { .. } => "action_failed",
@@ -253,6 +268,9 @@ impl TimelineEvent {
             TimelineEvent::Note { text, decision: true } => format!("Decision: {text}"),
             TimelineEvent::Note { text, decision: false } => text.clone(),
             TimelineEvent::Reopened { .. } => "Reopened; back to investigating".to_owned(),
+            TimelineEvent::UpdatePosted { audience, purpose, text } => {
+                format!("{} update ({}) published: {text}", capitalised(audience.as_str()), purpose.label())
+            }
             TimelineEvent::ActionPlanned { action, description } => {
                 format!("Action #{action} planned: {description}")
             }
@@ -268,6 +286,11 @@ impl TimelineEvent {
             }
         }
     }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// Why a command was refused.
@@ -404,6 +427,26 @@ pub fn decide(state: &IncidentState, actor: &Actor, command: Command) -> Result<
             }
             Ok(vec![TimelineEvent::Note { text: text.into_string(), decision }])
         }
+        Command::PostUpdate { audience, purpose, text, move_status } => {
+            require(state, actor, &[IncidentCommander, CommunicationsLead], "publish stakeholder updates")?;
+            let mut events =
+                vec![TimelineEvent::UpdatePosted { audience, purpose, text: text.into_string() }];
+            let target = purpose.public_status().filter(|_| move_status && audience == Audience::Public);
+            if let Some(to) = target.filter(|to| *to != state.status) {
+                if state.is_resolved() {
+                    return Err(invalid(format!(
+                        "The incident is resolved; reopen it before moving it to {to}."
+                    )));
+                }
+                if to == PublicStatus::Resolved && state.running_actions > 0 {
+                    return Err(invalid(
+                        "Containment actions are still running; wait for them before resolving.",
+                    ));
+                }
+                events.push(TimelineEvent::StatusChanged { from: state.status, to });
+            }
+            Ok(events)
+        }
         Command::Reopen => {
             require(state, actor, &[IncidentCommander], "reopen the incident")?;
             if !state.is_resolved() {
@@ -418,6 +461,7 @@ pub fn decide(state: &IncidentState, actor: &Actor, command: Command) -> Result<
 /// Folds an accepted event into the state, stamping the key times.
 pub fn apply(state: &mut IncidentState, event: &TimelineEvent, at: i64) {
     match event {
+        TimelineEvent::UpdatePosted { .. } => state.last_update_at = at,
         // Actions change the cluster, not the incident's own state.
         TimelineEvent::Declared { .. }
         | TimelineEvent::Note { .. }
@@ -814,6 +858,37 @@ mod tests {
         );
         let admin_token = Actor::token("automation", Role::Admin);
         assert!(decide(&state, &admin_token, Command::ChangeStatus(PublicStatus::Identified)).is_ok());
+    }
+
+    #[test]
+    fn publishing_an_update_resets_the_cadence_and_a_public_one_may_move_the_status() {
+        let mut state = incident();
+        let post = |audience, purpose, move_status| Command::PostUpdate {
+            audience,
+            purpose,
+            text: Text::update("We are on it.").unwrap(),
+            move_status,
+        };
+        run(&mut state, &responder(COMMS), post(Audience::Public, Purpose::Identified, true), 60_000)
+            .unwrap();
+        assert_eq!(state.last_update_at, 60_000);
+        assert_eq!(state.status, PublicStatus::Identified);
+        run(&mut state, &responder(IC), post(Audience::Internal, Purpose::Monitoring, true), 70_000).unwrap();
+        assert_eq!(state.status, PublicStatus::Identified, "only public updates move the public status");
+        let events =
+            decide(&state, &responder(IC), post(Audience::Public, Purpose::Monitoring, false)).unwrap();
+        assert_eq!(events.len(), 1, "moving the status is a choice");
+    }
+
+    #[test]
+    fn only_the_commander_or_communications_lead_publishes() {
+        let post = Command::PostUpdate {
+            audience: Audience::Public,
+            purpose: Purpose::Investigating,
+            text: Text::update("x").unwrap(),
+            move_status: false,
+        };
+        refused_as_not_permitted(decide(&incident(), &responder(OPS), post));
     }
 
     #[test]

@@ -14,4 +14,5 @@ pub mod incident;
 pub mod incident_lifecycle;
 pub mod label_selector;
 pub mod role;
+pub mod update;
 pub mod uptime;

@@ -171,6 +171,15 @@ pub struct TokenRow {
     pub last_used_at: Option<i64>,
 }
 
+/// A stakeholder-update template as the admin page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateRow {
+    pub audience: crate::domain::update::Audience,
+    pub purpose: crate::domain::update::Purpose,
+    pub body: String,
+    pub customised: bool,
+}
+
 /// The server's side of the incident pages.
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
@@ -181,6 +190,7 @@ pub trait IncidentBackend: Send + Sync + 'static {
     fn component_choices(&self) -> Vec<ComponentChoice>;
     /// The API tokens that automation drives incidents with.
     async fn api_tokens(&self) -> Result<Vec<TokenRow>, String>;
+    async fn templates(&self) -> Result<Vec<TemplateRow>, String>;
 }
 
 #[cfg(feature = "ssr")]
@@ -215,6 +225,11 @@ pub async fn load_component_choices() -> Result<Vec<ComponentChoice>, ServerFnEr
 #[server]
 pub async fn load_api_tokens() -> Result<Vec<TokenRow>, ServerFnError> {
     backend(Role::Admin)?.api_tokens().await.map_err(ServerFnError::new)
+}
+
+#[server]
+pub async fn load_templates() -> Result<Vec<TemplateRow>, ServerFnError> {
+    backend(Role::Admin)?.templates().await.map_err(ServerFnError::new)
 }
 
 /// "3 h 12 min", "4 min", "20 s": a duration for people.

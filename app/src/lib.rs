@@ -23,6 +23,7 @@ use components::layout::Layout;
 use pages::{
     admin::AdminPage,
     admin_components::AdminComponentsPage,
+    admin_templates::AdminTemplatesPage,
     admin_tokens::AdminTokensPage,
     briefing::BriefingPage,
     cluster::ClusterPage,
@@ -103,6 +104,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />
                     <Route path=path!("admin/components") view=AdminComponentsPage ssr=SsrMode::Async />
                     <Route path=path!("admin/tokens") view=AdminTokensPage ssr=SsrMode::Async />
+                    <Route path=path!("admin/templates") view=AdminTemplatesPage ssr=SsrMode::Async />
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("setup") view=SetupPage ssr=SsrMode::Async />
                 </Routes>

@@ -44,6 +44,22 @@ pub struct FormFeedback {
     /// A token just created: shown once, then never again.
     #[serde(default)]
     pub new_token: Option<String>,
+    /// A stakeholder update being written: rendered, refused, or as typed.
+    #[serde(default)]
+    pub update: Option<UpdateDraft>,
+    /// A refused template, as typed.
+    #[serde(default)]
+    pub template: Option<String>,
+}
+
+/// The room's update form, carried between render, edit and publish.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateDraft {
+    pub audience: String,
+    pub purpose: String,
+    pub impact: String,
+    pub workaround: String,
+    pub text: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use app::domain::label_selector::LabelSelector;
 use app::domain::role::Role;
 use app::incidents::{
     ActionView, AffectedComponent, Choice, ComponentChoice, IncidentBackend, IncidentList, IncidentQuery,
-    IncidentRoom, IncidentView, Pickers, PreviewView, RoleHolder, TimelineLine, TokenRow,
+    IncidentRoom, IncidentView, Pickers, PreviewView, RoleHolder, TemplateRow, TimelineLine, TokenRow,
 };
 use app::live::{ComponentTile, LiveBackend};
 use std::collections::HashMap;
@@ -28,6 +28,7 @@ pub struct IncidentPages {
     pub tokens: Tokens,
     pub actions: Actions,
     pub components: Components,
+    pub templates: crate::updates::Templates,
     pub live_state: Arc<Live>,
     pub live: Arc<dyn LiveBackend>,
 }
@@ -281,6 +282,22 @@ impl IncidentBackend for IncidentPages {
                 created_by: t.created_by,
                 revoked_at: t.revoked_at,
                 last_used_at: t.last_used_at,
+            })
+            .collect())
+    }
+
+    async fn templates(&self) -> Result<Vec<TemplateRow>, String> {
+        let templates = self.templates.list().await.map_err(|error| {
+            tracing::error!(error = &error as &dyn std::error::Error, "could not list templates");
+            "The templates cannot be read right now.".to_owned()
+        })?;
+        Ok(templates
+            .into_iter()
+            .map(|t| TemplateRow {
+                audience: t.audience,
+                purpose: t.purpose,
+                body: t.body,
+                customised: t.customised,
             })
             .collect())
     }

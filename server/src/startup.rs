@@ -124,6 +124,7 @@ impl Application {
             tokens: tokens.clone(),
             actions: actions.clone(),
             components: components.clone(),
+            templates: crate::updates::Templates::new(db.clone()),
             live_state: live.clone(),
             live: pages.clone(),
         });
@@ -163,6 +164,7 @@ impl Application {
             incidents,
             tokens,
             actions,
+            templates: crate::updates::Templates::new(db.clone()),
             incident_pages,
             live: pages,
         };

@@ -19,6 +19,7 @@ const SERVER_FUNCTIONS: &[(&str, Option<Role>, &str)] = &[
     ("load_incident_room", Some(Role::Responder), "id=1"),
     ("load_component_choices", Some(Role::Responder), ""),
     ("load_api_tokens", Some(Role::Admin), ""),
+    ("load_templates", Some(Role::Admin), ""),
 ];
 
 fn expected_refusal(caller: Option<Role>, needs: Option<Role>) -> Option<u16> {
@@ -52,7 +53,13 @@ async fn row_counts(app: &TestApp) -> Vec<(String, i64)> {
 }
 
 async fn post(app: &TestApp, client: &reqwest::Client, path: &str) -> u16 {
-    let url = app.url(&path.replace("{id}", "1").replace("{action}", "1"));
+    let url = app.url(
+        &path
+            .replace("{id}", "1")
+            .replace("{action}", "1")
+            .replace("{audience}", "nobody")
+            .replace("{purpose}", "x"),
+    );
     let request = if path.starts_with("/api/") {
         client.post(url).json(&serde_json::json!({}))
     } else {

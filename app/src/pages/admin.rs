@@ -30,10 +30,11 @@ pub fn AdminPage() -> impl IntoView {
                     <code>"wheelhouse token create --name N --role R"</code>"."
                 </p>
             </section>
-            <NotYetAvailable
-                heading="Templates and playbooks"
-                what="Their editors are not part of this version yet."
-            />
+            <section class="admin-help">
+                <h2><a href="/admin/templates">"Update templates"</a></h2>
+                <p>"Edit the stakeholder-update templates for each audience and purpose."</p>
+            </section>
+            <NotYetAvailable heading="Playbooks" what="Their editor is not part of this version yet." />
         </Guarded>
     }
 }

@@ -57,6 +57,7 @@ fn Room(room: IncidentRoom) -> impl IntoView {
         <div class="room">
             <div class="room-main">
                 <Controls incident=incident.clone() />
+                <UpdateComposer id draft=feedback.clone().and_then(|f| f.update) />
                 <Actions id actions=room.actions pickers=room.pickers form_key=room.form_key />
                 <NoteComposer id typed=feedback.and_then(|f| f.note).unwrap_or_default() />
                 <Timeline lines=room.timeline />
@@ -340,5 +341,55 @@ fn ActionItem(id: i64, action: ActionView, form_key: String) -> impl IntoView {
                 _ => ().into_any(),
             }}
         </li>
+    }
+}
+
+/// Writing a stakeholder update: choose audience and purpose, add impact and
+/// workaround, render the template, edit the text, publish.
+#[component]
+fn UpdateComposer(id: i64, draft: Option<crate::page_context::UpdateDraft>) -> impl IntoView {
+    use crate::domain::update::{Audience, Purpose};
+    let draft = draft.unwrap_or_default();
+    let rendered = !draft.text.is_empty();
+    let audience = Audience::parse(&draft.audience).unwrap_or(Audience::Public);
+    let purpose = Purpose::parse(&draft.purpose).unwrap_or(Purpose::Investigating);
+    view! {
+        <section class="update-composer" id="update">
+            <h2>"Stakeholder update"</h2>
+            <form method="post" action=format!("/incidents/{id}/updates/render") class="update-render">
+                <label>"Audience "
+                    <select name="audience">
+                        {Audience::ALL.into_iter().map(|a| view! { <option value=a.as_str() selected=a == audience>{a.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Purpose "
+                    <select name="purpose">
+                        {Purpose::ALL.into_iter().map(|p| view! { <option value=p.as_str() selected=p == purpose>{p.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label for="update-impact">"Impact (in words for this audience)"</label>
+                <input id="update-impact" name="impact" value=draft.impact.clone() />
+                <label for="update-workaround">"Workaround"</label>
+                <input id="update-workaround" name="workaround" value=draft.workaround.clone() />
+                <button type="submit">"Render from the template"</button>
+            </form>
+            {rendered.then(|| view! {
+                <form method="post" action=format!("/incidents/{id}/updates") class="update-publish">
+                    <input type="hidden" name="audience" value=audience.as_str() />
+                    <input type="hidden" name="purpose" value=purpose.as_str() />
+                    <input type="hidden" name="impact" value=draft.impact.clone() />
+                    <input type="hidden" name="workaround" value=draft.workaround.clone() />
+                    <label for="update-text">{format!("{} update — edit, then publish", audience.as_str())}</label>
+                    <textarea id="update-text" name="text" rows="6" maxlength="20000">{draft.text.clone()}</textarea>
+                    {(audience == Audience::Public && purpose.public_status().is_some()).then(|| view! {
+                        <label class="choice">
+                            <input type="checkbox" name="move_status" value="true" checked=true />
+                            {format!(" Also set the public status to {}", purpose.as_str())}
+                        </label>
+                    })}
+                    <button type="submit" class="primary">"Publish"</button>
+                </form>
+            })}
+        </section>
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_components;
+pub mod admin_templates;
 pub mod admin_tokens;
 pub mod briefing;
 pub mod cluster;

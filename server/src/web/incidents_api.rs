@@ -117,14 +117,17 @@ pub struct ListQuery {
     paths(
         list, create, get_one, transition, assign_role, add_note, timeline,
         super::actions_api::list, super::actions_api::plan, super::actions_api::get_one,
-        super::actions_api::preview, super::actions_api::confirm, super::actions_api::undo
+        super::actions_api::preview, super::actions_api::confirm, super::actions_api::undo,
+        super::updates::api_render, super::updates::api_publish, super::updates::api_list,
+        super::updates::api_templates, super::updates::api_save_template
     ),
     components(schemas(ApiError, ApiErrorDetail, IncidentView, TimelineLine, IncidentChange, app::incidents::ActionView)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
         (name = "incidents", description = "Incidents, their roles and their timeline"),
-        (name = "actions", description = "Containment actions: plan, preview, confirm, undo")
+        (name = "actions", description = "Containment actions: plan, preview, confirm, undo"),
+        (name = "updates", description = "Stakeholder updates and their templates")
     )
 )]
 pub struct ApiDoc;

@@ -16,6 +16,7 @@ pub mod principal;
 mod render;
 pub mod sse;
 pub mod tokens_admin;
+pub mod updates;
 
 use crate::accounts::Accounts;
 use crate::components::Components;
@@ -85,6 +86,7 @@ pub struct AppState {
     pub incidents: crate::incidents::Incidents,
     pub tokens: crate::tokens::Tokens,
     pub actions: crate::actions::Actions,
+    pub templates: crate::updates::Templates,
     /// What the incident pages read, given to them through the Leptos context.
     pub incident_pages: Arc<dyn app::incidents::IncidentBackend>,
     /// What the live pages read, given to them through the Leptos context.
@@ -141,6 +143,12 @@ pub const MUTATING_ROUTES: &[MutatingRoute] = {
         needs("/api/v1/incidents/{id}/transitions", Responder),
         needs("/api/v1/incidents/{id}/roles", Responder),
         needs("/api/v1/incidents/{id}/notes", Responder),
+        needs("/incidents/{id}/updates/render", Responder),
+        needs("/incidents/{id}/updates", Responder),
+        needs("/api/v1/incidents/{id}/updates/render", Responder),
+        needs("/api/v1/incidents/{id}/updates", Responder),
+        needs("/admin/templates/{audience}/{purpose}", Admin),
+        needs("/api/v1/templates/{audience}/{purpose}", Admin),
         needs("/incidents/{id}/actions", Responder),
         needs("/incidents/{id}/actions/{action}/preview", Responder),
         needs("/incidents/{id}/actions/{action}/confirm", Responder),
@@ -173,6 +181,12 @@ fn mutating_handler(path: &str) -> axum::routing::MethodRouter<AppState> {
         "/api/v1/incidents/{id}/transitions" => post(incidents_api::transition),
         "/api/v1/incidents/{id}/roles" => post(incidents_api::assign_role),
         "/api/v1/incidents/{id}/notes" => post(incidents_api::add_note),
+        "/incidents/{id}/updates/render" => post(updates::form_render),
+        "/incidents/{id}/updates" => post(updates::form_publish),
+        "/api/v1/incidents/{id}/updates/render" => post(updates::api_render),
+        "/api/v1/incidents/{id}/updates" => post(updates::api_publish).get(updates::api_list),
+        "/admin/templates/{audience}/{purpose}" => post(updates::form_save_template),
+        "/api/v1/templates/{audience}/{purpose}" => post(updates::api_save_template),
         "/incidents/{id}/actions" => post(actions_forms::plan),
         "/incidents/{id}/actions/{action}/preview" => post(actions_forms::preview),
         "/incidents/{id}/actions/{action}/confirm" => post(actions_forms::confirm),
@@ -221,6 +235,7 @@ pub fn router(
         .route("/api/v1/incidents/{id}", get(incidents_api::get_one))
         .route("/api/v1/incidents/{id}/timeline", get(incidents_api::timeline))
         .route("/api/v1/incidents/{id}/actions/{action}", get(actions_api::get_one))
+        .route("/api/v1/templates", get(updates::api_templates))
         .leptos_routes_with_context(&state, routes, services, move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(context::enforce_access))

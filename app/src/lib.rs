@@ -33,7 +33,6 @@ use pages::{
     login::LoginPage,
     not_found::NotFound,
     setup::SetupPage,
-    status::StatusPage,
 };
 
 /// The name the wasm bundle and stylesheet are published under in `/pkg`.
@@ -99,7 +98,6 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("incidents/new") view=DeclarePage ssr=SsrMode::Async />
                     <Route path=path!("incidents/:id") view=IncidentRoomPage ssr=SsrMode::Async />
                     <Route path=path!("cluster") view=ClusterPage ssr=SsrMode::Async />
-                    <Route path=path!("status") view=StatusPage ssr=SsrMode::Async />
                     <Route path=path!("briefing") view=BriefingPage ssr=SsrMode::Async />
                     <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />
                     <Route path=path!("admin/components") view=AdminComponentsPage ssr=SsrMode::Async />

@@ -16,6 +16,7 @@ pub mod incidents;
 pub mod live_pages;
 pub mod session_store;
 pub mod startup;
+pub mod status_page;
 pub mod telemetry;
 pub mod tokens;
 pub mod updates;

@@ -132,6 +132,16 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
+        let status_page = crate::status_page::start(
+            crate::status_page::Sources {
+                live: pages.clone(),
+                incidents: incidents.clone(),
+                history: history.clone(),
+                base_url: format!("http://{address}"),
+            },
+            &events,
+        )
+        .await;
         let setup_link = accounts
             .issue_setup_token()
             .await
@@ -165,6 +175,7 @@ impl Application {
             tokens,
             actions,
             templates: crate::updates::Templates::new(db.clone()),
+            status_page,
             incident_pages,
             live: pages,
         };

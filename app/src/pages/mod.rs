@@ -12,7 +12,6 @@ pub mod incidents;
 pub mod login;
 pub mod not_found;
 pub mod setup;
-pub mod status;
 
 use leptos::prelude::*;
 

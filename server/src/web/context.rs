@@ -18,7 +18,11 @@ pub const USER_ID_KEY: &str = "user.id";
 
 /// Paths that never need to know the visitor: no session or database look-up.
 fn is_anonymous_path(path: &str) -> bool {
-    path.starts_with("/pkg/") || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
+    path.starts_with("/pkg/")
+        || path.starts_with("/api/v2/")
+        || path == "/status"
+        || path.starts_with("/status/")
+        || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
 }
 
 /// Loads the signed-in account (if any) and attaches a [`PageContext`].

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod principal;
 mod render;
 pub mod sse;
+pub mod status;
 pub mod tokens_admin;
 pub mod updates;
 
@@ -87,6 +88,7 @@ pub struct AppState {
     pub tokens: crate::tokens::Tokens,
     pub actions: crate::actions::Actions,
     pub templates: crate::updates::Templates,
+    pub status_page: Arc<crate::status_page::StatusPage>,
     /// What the incident pages read, given to them through the Leptos context.
     pub incident_pages: Arc<dyn app::incidents::IncidentBackend>,
     /// What the live pages read, given to them through the Leptos context.
@@ -236,6 +238,13 @@ pub fn router(
         .route("/api/v1/incidents/{id}/timeline", get(incidents_api::timeline))
         .route("/api/v1/incidents/{id}/actions/{action}", get(actions_api::get_one))
         .route("/api/v1/templates", get(updates::api_templates))
+        .route("/status", get(status::page))
+        .route("/status/history", get(status::history))
+        .route("/status/feed.atom", get(status::feed))
+        .route("/api/v2/summary.json", get(status::summary))
+        .route("/api/v2/status.json", get(status::status))
+        .route("/api/v2/components.json", get(status::components))
+        .route("/api/v2/incidents.json", get(status::incidents))
         .leptos_routes_with_context(&state, routes, services, move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(context::enforce_access))

@@ -1,0 +1,266 @@
+//! The public status page and its feeds, served from a cache: a snapshot of
+//! public data only (public service components, incidents that have a public
+//! update, their public updates, 90 days of uptime) rendered once into every
+//! format — HTML, Atom, and Statuspage-shaped JSON — each with its ETag. The
+//! snapshot is rebuilt when a component or an incident changes (and every
+//! minute, for the day's uptime), never per request, and it keeps being
+//! served while the cluster API is down.
+
+mod render;
+pub mod statuspage;
+
+use crate::db::now_millis;
+use crate::events::EventHub;
+use crate::history::History;
+use crate::incidents::{IncidentFilter, Incidents};
+use app::domain::component::{ComponentKind, Visibility};
+use app::domain::health::ComponentStatus;
+use app::domain::incident::{PublicStatus, Severity};
+use app::domain::incident_lifecycle::TimelineEvent;
+use app::domain::update::{Audience, Purpose};
+use app::live::LiveBackend;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// Days of uptime shown per component.
+pub const UPTIME_DAYS: usize = 90;
+/// Past incidents listed on the history page.
+pub const HISTORY_LIMIT: usize = 50;
+
+/// A public component as the page shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PublicComponent {
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub group: String,
+    pub status: ComponentStatus,
+    pub since: i64,
+    /// Oldest first; `None` for a day with nothing known.
+    pub uptime: Vec<(i64, Option<f64>)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PublicUpdate {
+    pub id: i64,
+    pub at: i64,
+    pub purpose: Purpose,
+    pub text: String,
+}
+
+/// An incident that has at least one public update.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PublicIncident {
+    pub id: i64,
+    pub title: String,
+    pub severity: Severity,
+    pub status: PublicStatus,
+    pub declared_at: i64,
+    pub resolved_at: Option<i64>,
+    pub updated_at: i64,
+    /// Public components it affects: (key, name).
+    pub components: Vec<(String, String)>,
+    /// Newest first.
+    pub updates: Vec<PublicUpdate>,
+}
+
+/// Public data only; nothing else is read by the renderers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PublicData {
+    pub components: Vec<PublicComponent>,
+    pub incidents: Vec<PublicIncident>,
+    pub built_at: i64,
+}
+
+impl PublicData {
+    pub fn active(&self) -> impl Iterator<Item = &PublicIncident> {
+        self.incidents.iter().filter(|i| i.resolved_at.is_none())
+    }
+}
+
+/// One rendered document and its validator.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    pub body: Arc<String>,
+    pub etag: String,
+    pub content_type: &'static str,
+}
+
+impl Rendered {
+    fn new(body: String, content_type: &'static str) -> Rendered {
+        let digest = Sha256::digest(body.as_bytes());
+        let etag = format!("\"{}\"", digest.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>());
+        Rendered { body: Arc::new(body), etag, content_type }
+    }
+}
+
+/// Every public document, rendered from one snapshot.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub page: Rendered,
+    pub history: Rendered,
+    pub feed: Rendered,
+    pub summary: Rendered,
+    pub status: Rendered,
+    pub components: Rendered,
+    pub incidents: Rendered,
+}
+
+impl Snapshot {
+    pub fn render(data: &PublicData, base_url: &str) -> Snapshot {
+        let json = |value: serde_json::Value| Rendered::new(value.to_string(), "application/json");
+        Snapshot {
+            page: Rendered::new(render::page(data), "text/html; charset=utf-8"),
+            history: Rendered::new(render::history(data), "text/html; charset=utf-8"),
+            feed: Rendered::new(render::feed(data, base_url), "application/atom+xml; charset=utf-8"),
+            summary: json(statuspage::summary(data, base_url)),
+            status: json(statuspage::status(data, base_url)),
+            components: json(statuspage::components(data, base_url)),
+            incidents: json(statuspage::incidents(data, base_url)),
+        }
+    }
+}
+
+/// The cache the handlers read.
+pub struct StatusPage {
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+impl StatusPage {
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// What building a snapshot reads.
+#[derive(Clone)]
+pub struct Sources {
+    pub live: Arc<dyn LiveBackend>,
+    pub incidents: Incidents,
+    pub history: History,
+    pub base_url: String,
+}
+
+impl Sources {
+    pub async fn collect(&self) -> Result<PublicData, crate::incidents::IncidentError> {
+        let now = now_millis();
+        let mut components = Vec::new();
+        for (group, tile) in self.live.all_components() {
+            if tile.kind != ComponentKind::Service || tile.visibility != Visibility::Public {
+                continue;
+            }
+            let uptime = self
+                .history
+                .daily(&tile.key, UPTIME_DAYS, now)
+                .await
+                .map_err(crate::incidents::IncidentError::Db)?
+                .into_iter()
+                .map(|day| (day.day, day.uptime()))
+                .collect();
+            components.push(PublicComponent {
+                key: tile.key.to_string(),
+                name: tile.name,
+                description: tile.description,
+                group,
+                status: tile.status,
+                since: tile.since,
+                uptime,
+            });
+        }
+        components.sort_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
+        let mut incidents = Vec::new();
+        for incident in self.incidents.list(&IncidentFilter::default()).await? {
+            let timeline = self.incidents.timeline(incident.id).await?;
+            let updates: Vec<PublicUpdate> = timeline
+                .iter()
+                .rev()
+                .filter_map(|entry| match &entry.event {
+                    TimelineEvent::UpdatePosted { audience: Audience::Public, purpose, text } => {
+                        Some(PublicUpdate {
+                            id: entry.id,
+                            at: entry.at,
+                            purpose: *purpose,
+                            text: text.clone(),
+                        })
+                    }
+                    _ => None,
+                })
+                .collect();
+            let Some(latest) = updates.first() else { continue };
+            let affected = incident
+                .components
+                .iter()
+                .filter_map(|key| components.iter().find(|c| c.key == key.as_str()))
+                .map(|c| (c.key.clone(), c.name.clone()))
+                .collect();
+            incidents.push(PublicIncident {
+                id: incident.id,
+                title: incident.title.clone(),
+                severity: incident.state.severity,
+                status: incident.state.status,
+                declared_at: incident.state.declared_at,
+                resolved_at: incident.state.resolved_at,
+                updated_at: latest.at.max(incident.state.resolved_at.unwrap_or(0)),
+                components: affected,
+                updates,
+            });
+        }
+        incidents.sort_by_key(|i| std::cmp::Reverse(i.updated_at));
+        Ok(PublicData { components, incidents, built_at: now })
+    }
+}
+
+/// Builds the first snapshot and keeps it fresh: rebuilt on component,
+/// incident and cluster events (at most twice a second) and every minute.
+pub async fn start(sources: Sources, hub: &EventHub) -> Arc<StatusPage> {
+    let empty = PublicData { components: Vec::new(), incidents: Vec::new(), built_at: now_millis() };
+    let first = sources.collect().await.unwrap_or(empty);
+    let page =
+        Arc::new(StatusPage { snapshot: RwLock::new(Arc::new(Snapshot::render(&first, &sources.base_url))) });
+    let mut events = hub.subscribe();
+    let weak = Arc::downgrade(&page);
+    tokio::spawn(async move {
+        let mut last = first;
+        loop {
+            let woken = tokio::time::timeout(Duration::from_secs(60), async {
+                loop {
+                    match events.recv().await {
+                        Ok(event)
+                            if matches!(
+                                event.kind.as_str(),
+                                "component" | "incident" | "cluster" | "cluster-state"
+                            ) =>
+                        {
+                            return true;
+                        }
+                        Ok(_) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return true,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+                    }
+                }
+            })
+            .await;
+            if woken == Ok(false) {
+                return;
+            }
+            let Some(page) = weak.upgrade() else { return };
+            match sources.collect().await {
+                // Unchanged data keeps the same documents, and so the same ETags.
+                Ok(data) if data.components == last.components && data.incidents == last.incidents => {}
+                Ok(data) => {
+                    let snapshot = Arc::new(Snapshot::render(&data, &sources.base_url));
+                    *page.snapshot.write().unwrap_or_else(|e| e.into_inner()) = snapshot;
+                    last = data;
+                }
+                Err(error) => tracing::warn!(
+                    error = &error as &dyn std::error::Error,
+                    "could not refresh the status page; serving the previous one"
+                ),
+            }
+            drop(page);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    page
+}

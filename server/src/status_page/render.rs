@@ -1,0 +1,233 @@
+//! The status page's HTML and Atom, rendered from public data with MiniJinja
+//! and HTML auto-escaping: no script, readable on a phone, and complete
+//! without JavaScript.
+
+use super::{PublicData, PublicIncident};
+use app::domain::health::ComponentStatus;
+use minijinja::{AutoEscape, Environment, context};
+use serde_json::{Value, json};
+
+const LAYOUT: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title>
+<link rel="stylesheet" href="/pkg/wheelhouse.css">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
+<link rel="alternate" type="application/atom+xml" href="/status/feed.atom" title="Status updates">
+</head>
+<body class="status-page">
+<main>
+{% block body %}{% endblock %}
+<footer class="status-footer">
+<p><a href="/status">Current status</a> · <a href="/status/history">Past incidents</a> · <a href="/status/feed.atom">Atom feed</a> · <a href="/api/v2/summary.json">JSON</a></p>
+<p class="info">Updated {{ built_at }} UTC.</p>
+</footer>
+</main>
+</body>
+</html>"#;
+
+const PAGE: &str = r#"{% extends "layout" %}{% block body %}
+<h1>System status</h1>
+<p class="banner status-{{ banner.class }}" id="overall" data-indicator="{{ banner.indicator }}"><strong>{{ banner.text }}</strong></p>
+{% if active %}
+<section id="active-incidents">
+<h2>Active incidents</h2>
+{% for incident in active %}{% include "incident" %}{% endfor %}
+</section>
+{% endif %}
+{% if groups %}
+<section id="components">
+{% for group in groups %}
+<h2>{{ group.name }}</h2>
+<ul class="status-components">
+{% for c in group.components %}
+<li data-component="{{ c.key }}">
+<div class="component-line"><span class="name">{{ c.name }}</span> <span class="badge status-{{ c.class }}" data-status="{{ c.status }}"><span aria-hidden="true">{{ c.symbol }}</span> {{ c.label }}</span></div>
+{% if c.description %}<p class="description">{{ c.description }}</p>{% endif %}
+<svg class="uptime" viewBox="0 0 {{ c.bars | length * 4 }} 20" preserveAspectRatio="none" role="img" aria-label="{{ c.uptime_label }}">
+{% for bar in c.bars %}<rect x="{{ loop.index0 * 4 }}" y="0" width="3" height="20" fill="{{ bar.colour }}"><title>{{ bar.title }}</title></rect>{% endfor %}
+</svg>
+<p class="uptime-caption"><span>90 days ago</span><span>{{ c.uptime_label }}</span><span>Today</span></p>
+</li>
+{% endfor %}
+</ul>
+{% endfor %}
+</section>
+{% else %}
+<p class="empty-state">No services are published on this status page yet.</p>
+{% endif %}
+{% endblock %}"#;
+
+const INCIDENT: &str = r#"<article class="public-incident" data-incident="{{ incident.id }}">
+<h3>{{ incident.title }} <span class="badge">{{ incident.status }}</span></h3>
+{% if incident.components %}<p class="info">Affects {{ incident.components | join(", ") }}</p>{% endif %}
+<ol class="public-updates">
+{% for u in incident.updates %}<li><strong>{{ u.purpose }}</strong> — {{ u.text }} <time datetime="{{ u.iso }}">{{ u.when }} UTC</time></li>
+{% endfor %}</ol>
+</article>"#;
+
+const HISTORY: &str = r#"{% extends "layout" %}{% block body %}
+<h1>Past incidents</h1>
+{% for incident in resolved %}{% include "incident" %}{% else %}<p class="empty-state">No past incidents.</p>{% endfor %}
+{% endblock %}"#;
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    for (name, source) in [("layout", LAYOUT), ("page", PAGE), ("incident", INCIDENT), ("history", HISTORY)] {
+        env.add_template(name, source).expect("the status page templates parse");
+    }
+    env
+}
+
+/// "2026-11-24 14:05" (UTC).
+pub fn when(millis: i64) -> String {
+    let iso = iso(millis);
+    format!("{} {}", &iso[..10], &iso[11..16])
+}
+
+/// RFC 3339, UTC, to the second.
+pub fn iso(millis: i64) -> String {
+    k8s_openapi::jiff::Timestamp::from_millisecond(millis.div_euclid(1000) * 1000)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+fn date_of_day(day: i64) -> String {
+    iso(day * app::domain::uptime::DAY_MS)[..10].to_owned()
+}
+
+/// The overall banner: the worst current state, in words.
+pub fn banner(data: &PublicData) -> (&'static str, &'static str, &'static str) {
+    let worst = data.components.iter().map(|c| c.status).max().unwrap_or(ComponentStatus::Operational);
+    let incident = data.active().map(|i| i.severity).min();
+    use app::domain::incident::Severity::*;
+    match (worst, incident) {
+        (ComponentStatus::MajorOutage, _) | (_, Some(Sev1)) => {
+            ("critical", "major-outage", "Major system outage")
+        }
+        (ComponentStatus::PartialOutage, _) | (_, Some(Sev2)) => {
+            ("major", "partial-outage", "Partial system outage")
+        }
+        (ComponentStatus::DegradedPerformance, _) | (_, Some(Sev3)) => {
+            ("minor", "degraded-performance", "Minor service disruption")
+        }
+        (ComponentStatus::UnderMaintenance, _) => ("maintenance", "under-maintenance", "Under maintenance"),
+        (_, Some(Sev4)) => ("minor", "degraded-performance", "Minor service disruption"),
+        _ => ("none", "operational", "All systems operational"),
+    }
+}
+
+fn incident_value(incident: &PublicIncident) -> Value {
+    json!({
+        "id": incident.id,
+        "title": incident.title,
+        "status": incident.status.as_str(),
+        "components": incident.components.iter().map(|(_, name)| name).collect::<Vec<_>>(),
+        "updates": incident.updates.iter().map(|u| json!({
+            "purpose": u.purpose.label(), "text": u.text, "when": when(u.at), "iso": iso(u.at),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn bar(day: i64, uptime: Option<f64>) -> Value {
+    let (colour, words) = match uptime {
+        None => ("#d0d7de", "no data".to_owned()),
+        Some(u) if u >= 0.999 => ("#1f883d", format!("{:.2}% up", u * 100.0)),
+        Some(u) if u >= 0.95 => ("#bf8700", format!("{:.2}% up", u * 100.0)),
+        Some(u) if u >= 0.5 => ("#d1571f", format!("{:.2}% up", u * 100.0)),
+        Some(u) => ("#b42318", format!("{:.2}% up", u * 100.0)),
+    };
+    json!({"colour": colour, "title": format!("{}: {words}", date_of_day(day))})
+}
+
+pub fn page(data: &PublicData) -> String {
+    let (indicator, class, text) = banner(data);
+    let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
+    for c in &data.components {
+        let known: Vec<f64> = c.uptime.iter().filter_map(|(_, u)| *u).collect();
+        let label = if known.is_empty() {
+            "no data yet".to_owned()
+        } else {
+            format!("{:.2}% uptime", known.iter().sum::<f64>() / known.len() as f64 * 100.0)
+        };
+        let value = json!({
+            "key": c.key, "name": c.name, "description": c.description,
+            "status": c.status.as_str(), "label": c.status.label(),
+            "class": c.status.as_str().replace('_', "-"),
+            "symbol": crate::status_page::statuspage::symbol(c.status),
+            "bars": c.uptime.iter().map(|(day, u)| bar(*day, *u)).collect::<Vec<_>>(),
+            "uptime_label": label,
+        });
+        match groups.iter_mut().find(|(name, _)| *name == c.group) {
+            Some((_, list)) => list.push(value),
+            None => groups.push((c.group.clone(), vec![value])),
+        }
+    }
+    let env = environment();
+    env.get_template("page")
+        .and_then(|t| {
+            t.render(context! {
+                title => "System status",
+                banner => json!({"indicator": indicator, "class": class, "text": text}),
+                active => data.active().map(incident_value).collect::<Vec<_>>(),
+                groups => groups.into_iter().map(|(name, components)| json!({"name": name, "components": components})).collect::<Vec<_>>(),
+                built_at => when(data.built_at),
+            })
+        })
+        .unwrap_or_else(|error| format!("<p>The status page could not be rendered: {error}</p>"))
+}
+
+pub fn history(data: &PublicData) -> String {
+    let env = environment();
+    let resolved: Vec<Value> = data
+        .incidents
+        .iter()
+        .filter(|i| i.resolved_at.is_some())
+        .take(super::HISTORY_LIMIT)
+        .map(incident_value)
+        .collect();
+    env.get_template("history")
+        .and_then(|t| {
+            t.render(
+                context! { title => "Past incidents", resolved => resolved, built_at => when(data.built_at) },
+            )
+        })
+        .unwrap_or_else(|error| format!("<p>The history could not be rendered: {error}</p>"))
+}
+
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Atom: one entry per public update, newest first.
+pub fn feed(data: &PublicData, base_url: &str) -> String {
+    let mut entries: Vec<(&PublicIncident, &super::PublicUpdate)> =
+        data.incidents.iter().flat_map(|i| i.updates.iter().map(move |u| (i, u))).collect();
+    entries.sort_by_key(|(_, u)| std::cmp::Reverse(u.at));
+    entries.truncate(50);
+    let updated = entries.first().map_or(data.built_at, |(_, u)| u.at);
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
+         <title>System status</title>\n<id>{base}/status</id>\n<link href=\"{base}/status\"/>\n\
+         <link rel=\"self\" href=\"{base}/status/feed.atom\"/>\n<updated>{updated}</updated>\n",
+        base = xml(base_url),
+        updated = iso(updated)
+    );
+    for (incident, update) in entries {
+        out.push_str(&format!(
+            "<entry>\n<id>{base}/status#update-{id}</id>\n<title>{title} — {purpose}</title>\n<updated>{at}</updated>\n\
+             <link href=\"{base}/status\"/>\n<author><name>Status</name></author>\n<content type=\"text\">{text}</content>\n</entry>\n",
+            base = xml(base_url),
+            id = update.id,
+            title = xml(&incident.title),
+            purpose = update.purpose.label(),
+            at = iso(update.at),
+            text = xml(&update.text),
+        ));
+    }
+    out.push_str("</feed>\n");
+    out
+}

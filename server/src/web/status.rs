@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
 /// How long browsers and CDNs may reuse an answer without asking again.
-const MAX_AGE: &str = "public, max-age=15, stale-while-revalidate=60, stale-if-error=86400";
+const MAX_AGE: &str = "public, max-age=5, stale-if-error=86400";
 /// No script at all; our stylesheet and inline SVG only.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 

@@ -180,6 +180,17 @@ pub struct TemplateRow {
     pub customised: bool,
 }
 
+/// A webhook as the admin page lists it, with its latest delivery attempts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookRow {
+    pub id: i64,
+    pub audience: crate::domain::update::Audience,
+    pub format: String,
+    pub url: String,
+    /// Newest first: "incident 3, update 17, attempt 2: retrying (HTTP 500)".
+    pub deliveries: Vec<String>,
+}
+
 /// The server's side of the incident pages.
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
@@ -191,6 +202,7 @@ pub trait IncidentBackend: Send + Sync + 'static {
     /// The API tokens that automation drives incidents with.
     async fn api_tokens(&self) -> Result<Vec<TokenRow>, String>;
     async fn templates(&self) -> Result<Vec<TemplateRow>, String>;
+    async fn webhooks(&self) -> Result<Vec<WebhookRow>, String>;
 }
 
 #[cfg(feature = "ssr")]
@@ -230,6 +242,11 @@ pub async fn load_api_tokens() -> Result<Vec<TokenRow>, ServerFnError> {
 #[server]
 pub async fn load_templates() -> Result<Vec<TemplateRow>, ServerFnError> {
     backend(Role::Admin)?.templates().await.map_err(ServerFnError::new)
+}
+
+#[server]
+pub async fn load_webhooks() -> Result<Vec<WebhookRow>, ServerFnError> {
+    backend(Role::Admin)?.webhooks().await.map_err(ServerFnError::new)
 }
 
 /// "3 h 12 min", "4 min", "20 s": a duration for people.

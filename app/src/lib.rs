@@ -25,6 +25,7 @@ use pages::{
     admin_components::AdminComponentsPage,
     admin_templates::AdminTemplatesPage,
     admin_tokens::AdminTokensPage,
+    admin_webhooks::AdminWebhooksPage,
     briefing::BriefingPage,
     cluster::ClusterPage,
     dashboard::DashboardPage,
@@ -103,6 +104,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/components") view=AdminComponentsPage ssr=SsrMode::Async />
                     <Route path=path!("admin/tokens") view=AdminTokensPage ssr=SsrMode::Async />
                     <Route path=path!("admin/templates") view=AdminTemplatesPage ssr=SsrMode::Async />
+                    <Route path=path!("admin/webhooks") view=AdminWebhooksPage ssr=SsrMode::Async />
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("setup") view=SetupPage ssr=SsrMode::Async />
                 </Routes>

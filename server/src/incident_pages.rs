@@ -17,6 +17,7 @@ use app::domain::role::Role;
 use app::incidents::{
     ActionView, AffectedComponent, Choice, ComponentChoice, IncidentBackend, IncidentList, IncidentQuery,
     IncidentRoom, IncidentView, Pickers, PreviewView, RoleHolder, TemplateRow, TimelineLine, TokenRow,
+    WebhookRow,
 };
 use app::live::{ComponentTile, LiveBackend};
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ pub struct IncidentPages {
     pub actions: Actions,
     pub components: Components,
     pub templates: crate::updates::Templates,
+    pub webhooks: crate::webhooks::Webhooks,
     pub live_state: Arc<Live>,
     pub live: Arc<dyn LiveBackend>,
 }
@@ -298,6 +300,40 @@ impl IncidentBackend for IncidentPages {
                 purpose: t.purpose,
                 body: t.body,
                 customised: t.customised,
+            })
+            .collect())
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookRow>, String> {
+        let failed = |error: &(dyn std::error::Error + 'static)| {
+            tracing::error!(error, "could not list webhooks");
+            "The webhooks cannot be read right now.".to_owned()
+        };
+        let hooks = self.webhooks.list().await.map_err(|e| failed(&e))?;
+        let recent = self.webhooks.recent(200).await.map_err(|e| failed(&e))?;
+        Ok(hooks
+            .into_iter()
+            .map(|hook| WebhookRow {
+                id: hook.id,
+                audience: hook.audience,
+                format: hook.format.as_str().to_owned(),
+                url: hook.url,
+                deliveries: recent
+                    .iter()
+                    .filter(|(_, d)| d.webhook_id == hook.id)
+                    .take(20)
+                    .map(|(incident, d)| {
+                        let detail = match (&d.status_code, &d.error) {
+                            (Some(code), _) => format!("HTTP {code}"),
+                            (None, Some(error)) => error.clone(),
+                            (None, None) => String::new(),
+                        };
+                        format!(
+                            "incident {incident}, update {}, attempt {}: {} ({detail})",
+                            d.event_id, d.attempt, d.outcome
+                        )
+                    })
+                    .collect(),
             })
             .collect())
     }

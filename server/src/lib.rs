@@ -21,3 +21,4 @@ pub mod telemetry;
 pub mod tokens;
 pub mod updates;
 pub mod web;
+pub mod webhooks;

@@ -101,6 +101,7 @@ impl Application {
         let pages: Arc<dyn app::live::LiveBackend> =
             Arc::new(LivePages { live: live.clone(), board, components: components.clone() });
         let incidents = Incidents::new(db.clone(), events.clone());
+        let webhooks = crate::webhooks::Webhooks::new(db.clone());
         let tokens = Tokens::new(db.clone());
         let actions = Actions::new(
             db.clone(),
@@ -125,6 +126,7 @@ impl Application {
             actions: actions.clone(),
             components: components.clone(),
             templates: crate::updates::Templates::new(db.clone()),
+            webhooks: webhooks.clone(),
             live_state: live.clone(),
             live: pages.clone(),
         });
@@ -176,6 +178,7 @@ impl Application {
             actions,
             templates: crate::updates::Templates::new(db.clone()),
             status_page,
+            webhooks: webhooks.clone(),
             incident_pages,
             live: pages,
         };

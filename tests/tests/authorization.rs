@@ -20,6 +20,7 @@ const SERVER_FUNCTIONS: &[(&str, Option<Role>, &str)] = &[
     ("load_component_choices", Some(Role::Responder), ""),
     ("load_api_tokens", Some(Role::Admin), ""),
     ("load_templates", Some(Role::Admin), ""),
+    ("load_webhooks", Some(Role::Admin), ""),
 ];
 
 fn expected_refusal(caller: Option<Role>, needs: Option<Role>) -> Option<u16> {

@@ -34,6 +34,10 @@ pub fn AdminPage() -> impl IntoView {
                 <h2><a href="/admin/templates">"Update templates"</a></h2>
                 <p>"Edit the stakeholder-update templates for each audience and purpose."</p>
             </section>
+            <section class="admin-help">
+                <h2><a href="/admin/webhooks">"Webhooks"</a></h2>
+                <p>"Send published updates to Slack or any HTTP receiver, per audience, with a delivery log."</p>
+            </section>
             <NotYetAvailable heading="Playbooks" what="Their editor is not part of this version yet." />
         </Guarded>
     }

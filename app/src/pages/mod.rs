@@ -4,6 +4,7 @@ pub mod admin;
 pub mod admin_components;
 pub mod admin_templates;
 pub mod admin_tokens;
+pub mod admin_webhooks;
 pub mod briefing;
 pub mod cluster;
 pub mod dashboard;

@@ -18,6 +18,7 @@ pub mod sse;
 pub mod status;
 pub mod tokens_admin;
 pub mod updates;
+pub mod webhooks_admin;
 
 use crate::accounts::Accounts;
 use crate::components::Components;
@@ -89,6 +90,7 @@ pub struct AppState {
     pub actions: crate::actions::Actions,
     pub templates: crate::updates::Templates,
     pub status_page: Arc<crate::status_page::StatusPage>,
+    pub webhooks: crate::webhooks::Webhooks,
     /// What the incident pages read, given to them through the Leptos context.
     pub incident_pages: Arc<dyn app::incidents::IncidentBackend>,
     /// What the live pages read, given to them through the Leptos context.
@@ -151,6 +153,8 @@ pub const MUTATING_ROUTES: &[MutatingRoute] = {
         needs("/api/v1/incidents/{id}/updates", Responder),
         needs("/admin/templates/{audience}/{purpose}", Admin),
         needs("/api/v1/templates/{audience}/{purpose}", Admin),
+        needs("/admin/webhooks", Admin),
+        needs("/admin/webhooks/{id}/delete", Admin),
         needs("/incidents/{id}/actions", Responder),
         needs("/incidents/{id}/actions/{action}/preview", Responder),
         needs("/incidents/{id}/actions/{action}/confirm", Responder),
@@ -189,6 +193,8 @@ fn mutating_handler(path: &str) -> axum::routing::MethodRouter<AppState> {
         "/api/v1/incidents/{id}/updates" => post(updates::api_publish).get(updates::api_list),
         "/admin/templates/{audience}/{purpose}" => post(updates::form_save_template),
         "/api/v1/templates/{audience}/{purpose}" => post(updates::api_save_template),
+        "/admin/webhooks" => post(webhooks_admin::create),
+        "/admin/webhooks/{id}/delete" => post(webhooks_admin::delete),
         "/incidents/{id}/actions" => post(actions_forms::plan),
         "/incidents/{id}/actions/{action}/preview" => post(actions_forms::preview),
         "/incidents/{id}/actions/{action}/confirm" => post(actions_forms::confirm),

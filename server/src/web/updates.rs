@@ -115,7 +115,12 @@ async fn publish(
 ) -> Result<Vec<TimelineEntry>, UpdateError> {
     let text = Text::update(text).map_err(|e| UpdateError::Field { field: e.field, message: e.message })?;
     let command = Command::PostUpdate { audience, purpose, text, move_status };
-    Ok(state.incidents.run(id, &principal.actor(), command, crate::db::now_millis()).await?)
+    let entries = state.incidents.run(id, &principal.actor(), command, crate::db::now_millis()).await?;
+    // Committed: now tell the audience's receivers, in the background.
+    if let Ok(Some(incident)) = state.incidents.get(id).await {
+        state.webhooks.dispatch(id, &incident.title, &entries);
+    }
+    Ok(entries)
 }
 
 /// A published update.
@@ -127,6 +132,19 @@ pub struct UpdateView {
     audience: Audience,
     purpose: Purpose,
     text: String,
+    /// Every delivery attempt to the audience's webhooks, oldest first.
+    deliveries: Vec<DeliveryView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryView {
+    webhook_id: i64,
+    attempt: i64,
+    /// delivered, retrying or gave_up.
+    outcome: String,
+    status_code: Option<i64>,
+    error: Option<String>,
+    at: i64,
 }
 
 fn updates_of(timeline: &[TimelineEntry]) -> Vec<UpdateView> {
@@ -141,6 +159,7 @@ fn updates_of(timeline: &[TimelineEntry]) -> Vec<UpdateView> {
                 audience: *audience,
                 purpose: *purpose,
                 text: text.clone(),
+                deliveries: Vec::new(),
             }),
             _ => None,
         })
@@ -257,8 +276,26 @@ pub async fn api_list(State(state): State<AppState>, Path(id): Path<i64>, reques
         state.incidents.timeline(id).await
     }
     .await;
+    let deliveries = state.webhooks.deliveries(id).await.unwrap_or_default();
     match outcome {
-        Ok(timeline) => Json(updates_of(&timeline)).into_response(),
+        Ok(timeline) => {
+            let mut updates = updates_of(&timeline);
+            for update in &mut updates {
+                update.deliveries = deliveries
+                    .iter()
+                    .filter(|d| d.event_id == update.id)
+                    .map(|d| DeliveryView {
+                        webhook_id: d.webhook_id,
+                        attempt: d.attempt,
+                        outcome: d.outcome.clone(),
+                        status_code: d.status_code,
+                        error: d.error.clone(),
+                        at: d.at,
+                    })
+                    .collect();
+            }
+            Json(updates).into_response()
+        }
         Err(error) => error_json(&error.into()),
     }
 }

@@ -191,6 +191,42 @@ pub struct WebhookRow {
     pub deliveries: Vec<String>,
 }
 
+/// One active incident on the executive briefing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BriefingIncident {
+    pub id: i64,
+    pub title: String,
+    pub severity: Severity,
+    pub status: PublicStatus,
+    /// The latest executive update, which says the customer impact in plain words.
+    pub impact: Option<String>,
+    pub declared_at: i64,
+    pub commander: Option<String>,
+    pub communications_lead: Option<String>,
+    pub next_update_due: Option<i64>,
+    pub update_overdue: bool,
+    pub decisions: Vec<String>,
+}
+
+/// The last 30 days in numbers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recent {
+    /// Incidents declared, per severity, SEV1 first.
+    pub by_severity: Vec<(Severity, usize)>,
+    /// Mean time from declaration to acknowledgement, and to resolution (ms).
+    pub mean_to_acknowledge: Option<i64>,
+    pub mean_to_resolve: Option<i64>,
+    /// Incidents declared per day, oldest first (30 entries).
+    pub per_day: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Briefing {
+    pub active: Vec<BriefingIncident>,
+    pub recent: Recent,
+    pub now: i64,
+}
+
 /// The server's side of the incident pages.
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
@@ -203,6 +239,8 @@ pub trait IncidentBackend: Send + Sync + 'static {
     async fn api_tokens(&self) -> Result<Vec<TokenRow>, String>;
     async fn templates(&self) -> Result<Vec<TemplateRow>, String>;
     async fn webhooks(&self) -> Result<Vec<WebhookRow>, String>;
+    /// The executive briefing: every active incident, or just `only`.
+    async fn briefing(&self, only: Option<i64>) -> Result<Briefing, String>;
 }
 
 #[cfg(feature = "ssr")]
@@ -247,6 +285,11 @@ pub async fn load_templates() -> Result<Vec<TemplateRow>, ServerFnError> {
 #[server]
 pub async fn load_webhooks() -> Result<Vec<WebhookRow>, ServerFnError> {
     backend(Role::Admin)?.webhooks().await.map_err(ServerFnError::new)
+}
+
+#[server]
+pub async fn load_briefing(only: Option<i64>) -> Result<Briefing, ServerFnError> {
+    backend(Role::Viewer)?.briefing(only).await.map_err(ServerFnError::new)
 }
 
 /// "3 h 12 min", "4 min", "20 s": a duration for people.

@@ -26,7 +26,7 @@ use pages::{
     admin_templates::AdminTemplatesPage,
     admin_tokens::AdminTokensPage,
     admin_webhooks::AdminWebhooksPage,
-    briefing::BriefingPage,
+    briefing::{BriefingPage, IncidentBriefingPage},
     cluster::ClusterPage,
     dashboard::DashboardPage,
     incident_room::IncidentRoomPage,
@@ -97,6 +97,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("incidents") view=IncidentsPage ssr=SsrMode::Async />
                     <Route path=path!("incidents/new") view=DeclarePage ssr=SsrMode::Async />
+                    <Route path=path!("incidents/:id/briefing") view=IncidentBriefingPage ssr=SsrMode::Async />
                     <Route path=path!("incidents/:id") view=IncidentRoomPage ssr=SsrMode::Async />
                     <Route path=path!("cluster") view=ClusterPage ssr=SsrMode::Async />
                     <Route path=path!("briefing") view=BriefingPage ssr=SsrMode::Async />

@@ -11,13 +11,15 @@ use crate::incidents::{Incident, IncidentFilter, Incidents, TimelineEntry};
 use crate::tokens::Tokens;
 use app::domain::component::{ComponentKey, ComponentKind};
 use app::domain::health::ComponentStatus;
+use app::domain::incident::{IncidentRole, Severity};
 use app::domain::incident_lifecycle::TimelineEvent;
 use app::domain::label_selector::LabelSelector;
 use app::domain::role::Role;
+use app::domain::update::Audience;
 use app::incidents::{
-    ActionView, AffectedComponent, Choice, ComponentChoice, IncidentBackend, IncidentList, IncidentQuery,
-    IncidentRoom, IncidentView, Pickers, PreviewView, RoleHolder, TemplateRow, TimelineLine, TokenRow,
-    WebhookRow,
+    ActionView, AffectedComponent, Briefing, BriefingIncident, Choice, ComponentChoice, IncidentBackend,
+    IncidentList, IncidentQuery, IncidentRoom, IncidentView, Pickers, PreviewView, Recent, RoleHolder,
+    TemplateRow, TimelineLine, TokenRow, WebhookRow,
 };
 use app::live::{ComponentTile, LiveBackend};
 use std::collections::HashMap;
@@ -336,5 +338,81 @@ impl IncidentBackend for IncidentPages {
                     .collect(),
             })
             .collect())
+    }
+
+    async fn briefing(&self, only: Option<i64>) -> Result<Briefing, String> {
+        let failed = |error: &(dyn std::error::Error + 'static)| {
+            tracing::error!(error, "could not build the briefing");
+            "The briefing cannot be read right now.".to_owned()
+        };
+        let now = crate::db::now_millis();
+        let all = self.incidents.list(&IncidentFilter::default()).await.map_err(|e| failed(&e))?;
+        let mut active = Vec::new();
+        for incident in all.iter().filter(|i| match only {
+            Some(id) => i.id == id,
+            None => !i.state.is_resolved(),
+        }) {
+            let timeline = self.incidents.timeline(incident.id).await.map_err(|e| failed(&e))?;
+            let impact = timeline.iter().rev().find_map(|entry| match &entry.event {
+                TimelineEvent::UpdatePosted { audience: Audience::Executive, text, .. } => Some(text.clone()),
+                _ => None,
+            });
+            let decisions = timeline
+                .iter()
+                .filter_map(|entry| match &entry.event {
+                    TimelineEvent::Note { text, decision: true } => Some(text.clone()),
+                    _ => None,
+                })
+                .collect();
+            let state = &incident.state;
+            active.push(BriefingIncident {
+                id: incident.id,
+                title: incident.title.clone(),
+                severity: state.severity,
+                status: state.status,
+                impact,
+                declared_at: state.declared_at,
+                commander: state.commander().map(|p| p.email.clone()),
+                communications_lead: state
+                    .holders(IncidentRole::CommunicationsLead)
+                    .next()
+                    .map(|p| p.email.clone()),
+                next_update_due: state.next_update_due(),
+                update_overdue: state.update_overdue(now),
+                decisions,
+            });
+        }
+        Ok(Briefing { active, recent: recent(&all, now), now })
+    }
+}
+
+/// The last 30 days in numbers, from the incidents declared in them.
+fn recent(all: &[Incident], now: i64) -> Recent {
+    const DAYS: i64 = 30;
+    let day = app::domain::uptime::DAY_MS;
+    let first_day = now.div_euclid(day) - DAYS + 1;
+    let window: Vec<&Incident> =
+        all.iter().filter(|i| i.state.declared_at.div_euclid(day) >= first_day).collect();
+    let mean =
+        |values: Vec<i64>| (!values.is_empty()).then(|| values.iter().sum::<i64>() / values.len() as i64);
+    let mut per_day = vec![0; DAYS as usize];
+    for incident in &window {
+        let index = (incident.state.declared_at.div_euclid(day) - first_day) as usize;
+        if let Some(count) = per_day.get_mut(index) {
+            *count += 1;
+        }
+    }
+    Recent {
+        by_severity: Severity::ALL
+            .into_iter()
+            .map(|s| (s, window.iter().filter(|i| i.state.severity == s).count()))
+            .collect(),
+        mean_to_acknowledge: mean(
+            window.iter().filter_map(|i| i.state.acknowledged_at.map(|a| a - i.state.declared_at)).collect(),
+        ),
+        mean_to_resolve: mean(
+            window.iter().filter_map(|i| i.state.resolved_at.map(|r| r - i.state.declared_at)).collect(),
+        ),
+        per_day,
     }
 }

@@ -21,6 +21,7 @@ const SERVER_FUNCTIONS: &[(&str, Option<Role>, &str)] = &[
     ("load_api_tokens", Some(Role::Admin), ""),
     ("load_templates", Some(Role::Admin), ""),
     ("load_webhooks", Some(Role::Admin), ""),
+    ("load_briefing", Some(Role::Viewer), ""),
 ];
 
 fn expected_refusal(caller: Option<Role>, needs: Option<Role>) -> Option<u16> {

@@ -76,7 +76,7 @@ fn Header(incident: IncidentView, now: i64) -> impl IntoView {
     let due = update_due_text(&incident, now);
     view! {
         <header class="incident-head" data-incident=incident.id>
-            <p class="crumbs"><a href="/incidents">"Incidents"</a></p>
+            <p class="crumbs"><a href="/incidents">"Incidents"</a>" · "<a href=format!("/incidents/{}/briefing", incident.id)>"Briefing"</a></p>
             <h1>{format!("#{} ", incident.id)}{incident.title.clone()}</h1>
             <dl class="facts">
                 <div><dt>"Severity"</dt><dd><SeverityBadge severity=incident.severity /></dd></div>

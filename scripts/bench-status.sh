@@ -39,6 +39,8 @@ api -d '{"audience":"public","purpose":"identified","move_status":true,"text":"S
 sleep 2
 mkdir -p "$work/www/status"
 curl -fs "$base/status" >"$work/www/status/index.html"
+# nginx's workers run as an unprivileged user: let them read the copy.
+chmod 755 "$work" && chmod -R a+rX "$work/www"
 
 nginx_port="$(free_port)"
 cat >"$work/nginx.conf" <<CONF

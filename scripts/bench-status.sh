@@ -36,7 +36,7 @@ for _ in $(seq 1 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.
 api() { curl -fs -H "Authorization: Bearer $token" -H 'content-type: application/json' "$@"; }
 id="$(api -d '{"title":"Checkout is slow","severity":"SEV2","category":"application_failure","commander":"ic@example.com"}' "$base/api/v1/incidents" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
 api -d '{"audience":"public","purpose":"identified","move_status":true,"text":"Some payments take longer than usual. We have found the cause and are fixing it."}' "$base/api/v1/incidents/$id/updates" >/dev/null
-sleep 2
+for _ in $(seq 1 100); do curl -fs "$base/status" | grep -q 'Some payments take longer' && break; sleep 0.1; done
 mkdir -p "$work/www/status"
 curl -fs "$base/status" >"$work/www/status/index.html"
 # nginx's workers run as an unprivileged user: let them read the copy.
@@ -59,7 +59,7 @@ http {
 CONF
 nginx -c "$work/nginx.conf" -g 'daemon off;' &
 nginx_pid=$!
-sleep 1
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$nginx_port/status" >/dev/null && break; sleep 0.1; done
 
 run() {
   local name="$1" url="$2"

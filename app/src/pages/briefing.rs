@@ -103,7 +103,7 @@ fn Numbers(recent: Recent) -> impl IntoView {
         <section class="briefing-numbers" id="briefing-numbers">
             <h2>"Last 30 days"</h2>
             <dl class="facts">
-                <div><dt>"Incidents"</dt><dd>{total}</dd></div>
+                <div><dt>"Incidents declared"</dt><dd>{total}</dd></div>
                 {recent.by_severity.iter().map(|(s, n)| view! { <div><dt>{s.as_str()}</dt><dd>{*n}</dd></div> }).collect_view()}
                 <div><dt>"Mean time to acknowledge"</dt><dd>{mean(recent.mean_to_acknowledge)}</dd></div>
                 <div><dt>"Mean time to resolve"</dt><dd>{mean(recent.mean_to_resolve)}</dd></div>

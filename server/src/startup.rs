@@ -140,6 +140,7 @@ impl Application {
                 incidents: incidents.clone(),
                 history: history.clone(),
                 base_url: format!("http://{address}"),
+                drill: cluster == ClusterSource::Drill,
             },
             &events,
         )

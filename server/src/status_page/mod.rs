@@ -68,6 +68,8 @@ pub struct PublicIncident {
 /// Public data only; nothing else is read by the renderers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PublicData {
+    /// The built-in drill cluster, not a real one: every page says so.
+    pub drill: bool,
     pub components: Vec<PublicComponent>,
     pub incidents: Vec<PublicIncident>,
     pub built_at: i64,
@@ -140,6 +142,8 @@ pub struct Sources {
     pub incidents: Incidents,
     pub history: History,
     pub base_url: String,
+    /// Whether the data comes from the built-in drill cluster, which the page then says.
+    pub drill: bool,
 }
 
 impl Sources {
@@ -207,14 +211,19 @@ impl Sources {
             });
         }
         incidents.sort_by_key(|i| std::cmp::Reverse(i.updated_at));
-        Ok(PublicData { components, incidents, built_at: now })
+        Ok(PublicData { drill: self.drill, components, incidents, built_at: now })
     }
 }
 
 /// Builds the first snapshot and keeps it fresh: rebuilt on component,
 /// incident and cluster events (at most twice a second) and every minute.
 pub async fn start(sources: Sources, hub: &EventHub) -> Arc<StatusPage> {
-    let empty = PublicData { components: Vec::new(), incidents: Vec::new(), built_at: now_millis() };
+    let empty = PublicData {
+        drill: sources.drill,
+        components: Vec::new(),
+        incidents: Vec::new(),
+        built_at: now_millis(),
+    };
     let first = sources.collect().await.unwrap_or(empty);
     let page =
         Arc::new(StatusPage { snapshot: RwLock::new(Arc::new(Snapshot::render(&first, &sources.base_url))) });

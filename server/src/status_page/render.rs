@@ -18,6 +18,7 @@ const LAYOUT: &str = r#"<!DOCTYPE html>
 <link rel="alternate" type="application/atom+xml" href="/status/feed.atom" title="Status updates">
 </head>
 <body class="status-page">
+{% if drill %}<div class="drill-banner" role="status"><strong>Drill cluster</strong> — this status page shows Wheelhouse's built-in simulated cluster, not a real service.</div>{% endif %}
 <main>
 {% block body %}{% endblock %}
 <footer class="status-footer">
@@ -175,6 +176,7 @@ pub fn page(data: &PublicData) -> String {
                 active => data.active().map(incident_value).collect::<Vec<_>>(),
                 groups => groups.into_iter().map(|(name, components)| json!({"name": name, "components": components})).collect::<Vec<_>>(),
                 built_at => when(data.built_at),
+                drill => data.drill,
             })
         })
         .unwrap_or_else(|error| format!("<p>The status page could not be rendered: {error}</p>"))

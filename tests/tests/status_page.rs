@@ -173,3 +173,47 @@ async fn answers_carry_an_etag_and_cache_control_and_revalidate_with_304() {
         assert!(again.status() == 304 || again.headers()["etag"] != etag.as_str(), "{path}: revalidates");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_stays_up_while_the_cluster_api_is_down() {
+    let drill = tests::TestDrill::start().await;
+    let app = tests::spawn_app_on(tests::Backend::Sqlite, &drill).await;
+    let admin = app.signed_in("admin@example.com", Role::Admin).await;
+    let response = admin
+        .post(app.url("/admin/components"))
+        .form(&[
+            ("name", "Checkout"),
+            ("namespace", "shop"),
+            ("selector", "app=checkout"),
+            ("visibility", "public"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    tests::eventually("Checkout on the status page", 20, || async {
+        public_text(&app, "/status").await.1.contains("Checkout").then_some(())
+    })
+    .await;
+    drill
+        .cluster
+        .inject(&server::drill::fault_injection::FaultRequest {
+            kind: server::drill::fault_injection::FaultKind::ApiDown,
+            target: String::new(),
+            seconds: Some(60),
+        })
+        .unwrap();
+    // Long enough for Wheelhouse to mark the cluster unreachable.
+    tests::eventually("the cluster to be seen as unreachable", 20, || async {
+        let all: Value = app.get(&admin, "/api/v1/components").await.json().await.ok()?;
+        (all["cluster"]["stale"] == true).then_some(())
+    })
+    .await;
+    for path in PUBLIC_ROUTES {
+        let (status, text) = public_text(&app, path).await;
+        assert_eq!(status, 200, "{path} while the cluster API is down");
+        if path == "/status" {
+            assert!(text.contains("Checkout"), "the last known state is still shown");
+        }
+    }
+}

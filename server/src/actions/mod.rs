@@ -14,7 +14,7 @@ use crate::db::{Database, DbError, now_millis};
 use crate::events::EventHub;
 use crate::incidents::{IncidentError, Incidents, append_event, live_data};
 use actuator::{Actuator, DryRun};
-use app::domain::action::{ActionFailure, ActionSpec, ActionStatus, Step, check_step, may_act};
+use app::domain::action::{ActionFailure, ActionSpec, ActionStatus, Step, WorkloadKind, check_step, may_act};
 use app::domain::incident_lifecycle::{Actor, Refusal, TimelineEvent};
 use drain::PodProgress;
 use serde::{Deserialize, Serialize};
@@ -541,14 +541,14 @@ impl Actions {
                         .iter()
                         .any(|w| state.pods_of(w).iter().any(|p| p.node.as_deref() == Some(node))),
                     ActionSpec::Scale { kind, namespace, name, .. }
-                    | ActionSpec::Restart { kind, namespace, name } => workloads.iter().any(|w| {
-                        w.kind.as_str() == kind.as_str() && &w.namespace == namespace && &w.name == name
-                    }),
+                    | ActionSpec::Restart { kind, namespace, name } => workloads
+                        .iter()
+                        .any(|w| w.kind == *kind && &w.namespace == namespace && &w.name == name),
                     ActionSpec::Rollback { namespace, name }
                     | ActionSpec::RollbackTo { namespace, name, .. }
                     | ActionSpec::Pause { namespace, name }
                     | ActionSpec::Resume { namespace, name } => workloads.iter().any(|w| {
-                        w.kind.as_str() == "deployment" && &w.namespace == namespace && &w.name == name
+                        w.kind == WorkloadKind::Deployment && &w.namespace == namespace && &w.name == name
                     }),
                     ActionSpec::IsolatePod { namespace, name }
                     | ActionSpec::ReleasePod { namespace, name, .. }

@@ -81,22 +81,8 @@ impl NodeInfo {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum WorkloadKind {
-    Deployment,
-    StatefulSet,
-    DaemonSet,
-}
-
-impl WorkloadKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WorkloadKind::Deployment => "deployment",
-            WorkloadKind::StatefulSet => "statefulset",
-            WorkloadKind::DaemonSet => "daemonset",
-        }
-    }
-}
+/// The workload kinds, as the domain names them (containment actions use the same type).
+pub use app::domain::action::WorkloadKind;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkloadInfo {

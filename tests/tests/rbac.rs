@@ -50,21 +50,18 @@ async fn declare(app: &tests::TestApp, ic: &reqwest::Client) -> i64 {
     response.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
+/// POSTs to `url` with an idempotency key; the action it answers.
+async fn with_key(client: &reqwest::Client, url: &str, key: &str) -> Value {
+    client.post(url).header("idempotency-key", key).send().await.unwrap().json().await.unwrap()
+}
+
 async fn act(app: &tests::TestApp, ic: &reqwest::Client, incident: i64, body: Value, undo: bool) -> Value {
     let base = app.url(&format!("/api/v1/incidents/{incident}/actions"));
     let action: Value = ic.post(&base).json(&body).send().await.unwrap().json().await.unwrap();
     let id = action["id"].as_i64().unwrap_or_else(|| panic!("planned: {action}"));
     let preview = ic.post(format!("{base}/{id}/preview")).send().await.unwrap();
     assert_eq!(preview.status(), 200, "{body}");
-    let done: Value = ic
-        .post(format!("{base}/{id}/confirm"))
-        .header("idempotency-key", format!("k{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let done = with_key(ic, &format!("{base}/{id}/confirm"), &format!("k{id}")).await;
     // A drain held by a disruption budget goes on in the background: wait for it,
     // so that later actions do not pick a pod it is about to evict.
     let path = format!("/api/v1/incidents/{incident}/actions/{id}");
@@ -78,15 +75,7 @@ async fn act(app: &tests::TestApp, ic: &reqwest::Client, incident: i64, body: Va
         done
     };
     if undo && done["status"] == "succeeded" {
-        let undone: Value = ic
-            .post(format!("{base}/{id}/undo"))
-            .header("idempotency-key", format!("u{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let undone = with_key(ic, &format!("{base}/{id}/undo"), &format!("u{id}")).await;
         assert_eq!(undone["status"], "undone", "{undone}");
     }
     done
@@ -193,15 +182,7 @@ async fn a_missing_permission_is_a_failed_action_said_plainly() {
     let id = action["id"].as_i64().unwrap();
     assert_eq!(ic.post(format!("{base}/{id}/preview")).send().await.unwrap().status(), 200);
     drill.cluster.access.deny("patch", "nodes");
-    let done: Value = ic
-        .post(format!("{base}/{id}/confirm"))
-        .header("idempotency-key", "k")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let done = with_key(&ic, &format!("{base}/{id}/confirm"), "k").await;
     assert_eq!(done["status"], "failed");
     assert!(done["failure"].as_str().unwrap().contains("not allowed"), "{done}");
     assert!(done["failure"].as_str().unwrap().contains("rbac.yaml"), "{done}");

@@ -5,7 +5,8 @@
 #![recursion_limit = "256"]
 
 pub mod components;
-pub mod domain;
+/// The domain rules, a crate of their own (`app/domain`) so that they stay pure.
+pub use domain;
 pub mod incidents;
 pub mod live;
 pub mod page_context;

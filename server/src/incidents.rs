@@ -72,9 +72,30 @@ pub struct Incidents {
     hub: Arc<EventHub>,
 }
 
-type IncidentRow = (i64, String, String, String, String, String, String, i64, String);
-type TimesRow = (Option<i64>, Option<i64>, Option<i64>, i64);
-type StateRow = (String, String, String, i64, Option<i64>, Option<i64>, Option<i64>, i64);
+/// An `incidents` row as [`SELECT_INCIDENT`] reads it.
+#[derive(sqlx::FromRow)]
+struct IncidentRecord {
+    id: i64,
+    title: String,
+    category: String,
+    summary: String,
+    declared_by: String,
+    #[sqlx(flatten)]
+    state: StateRecord,
+}
+
+/// The columns that make an incident's [`IncidentState`].
+#[derive(sqlx::FromRow)]
+struct StateRecord {
+    severity: String,
+    status: String,
+    phase: String,
+    declared_at: i64,
+    acknowledged_at: Option<i64>,
+    contained_at: Option<i64>,
+    resolved_at: Option<i64>,
+    last_update_at: i64,
+}
 
 const SELECT_INCIDENT: &str = "SELECT id, title, severity, category, summary, status, phase, declared_at, declared_by, \
      acknowledged_at, contained_at, resolved_at, last_update_at FROM incidents";
@@ -180,36 +201,49 @@ impl Incidents {
     }
 
     pub async fn get(&self, id: i64) -> Result<Option<Incident>, IncidentError> {
-        let row: Option<FullRow> = sqlx::query_as(&format!("{SELECT_INCIDENT} WHERE id = $1"))
+        let row: Option<IncidentRecord> = sqlx::query_as(&format!("{SELECT_INCIDENT} WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.db.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
-        let mut incident = incident_from_row(split_row(row))?;
+        let mut incident = incident_from_row(row)?;
         incident.state.assignments = self.assignments(id).await?;
         incident.components = self.components_of(id).await?;
         Ok(Some(incident))
     }
 
     /// Incidents matching `filter`, worst severity first, then oldest first.
+    /// The filter runs in SQL; roles and components are read for the matches only.
     pub async fn list(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, IncidentError> {
-        let rows: Vec<FullRow> = sqlx::query_as(&format!("{SELECT_INCIDENT} ORDER BY severity, declared_at"))
-            .fetch_all(&self.db.pool)
-            .await?;
-        let mut incidents = Vec::new();
-        for row in rows {
-            let incident = incident_from_row(split_row(row))?;
-            let state = &incident.state;
-            if filter.severity.is_some_and(|s| s != state.severity)
-                || filter.status.is_some_and(|s| s != state.status)
-                || filter.active.is_some_and(|active| active == state.is_resolved())
-            {
-                continue;
-            }
-            incidents.push(incident);
+        let mut conditions = Vec::new();
+        let mut binds: Vec<&str> = Vec::new();
+        if let Some(severity) = filter.severity {
+            binds.push(severity.as_str());
+            conditions.push(format!("severity = ${}", binds.len()));
         }
-        let roles = self.all_assignments().await?;
-        let components = self.all_components().await?;
+        if let Some(status) = filter.status {
+            binds.push(status.as_str());
+            conditions.push(format!("status = ${}", binds.len()));
+        }
+        if let Some(active) = filter.active {
+            binds.push(PublicStatus::Resolved.as_str());
+            conditions.push(format!("status {} ${}", if active { "<>" } else { "=" }, binds.len()));
+        }
+        let filter_sql =
+            if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+        let sql = format!("{SELECT_INCIDENT}{filter_sql} ORDER BY severity, declared_at");
+        let mut query = sqlx::query_as::<_, IncidentRecord>(&sql);
+        for value in &binds {
+            query = query.bind(*value);
+        }
+        let mut incidents =
+            query.fetch_all(&self.db.pool).await?.into_iter().map(incident_from_row).collect::<Result<Vec<_>, _>>()?;
+        if incidents.is_empty() {
+            return Ok(incidents);
+        }
+        let ids: Vec<i64> = incidents.iter().map(|i| i.id).collect();
+        let roles = self.assignments_of(&ids).await?;
+        let components = self.components_of_all(&ids).await?;
         for incident in &mut incidents {
             incident.state.assignments =
                 roles.iter().filter(|(id, _)| *id == incident.id).map(|(_, a)| a.clone()).collect();
@@ -238,76 +272,65 @@ impl Incidents {
 
     async fn assignments(&self, id: i64) -> Result<Vec<Assignment>, IncidentError> {
         let mut conn = self.db.pool.acquire().await?;
-        load_assignments(&mut conn, Some(id)).await.map(|all| all.into_iter().map(|(_, a)| a).collect())
+        load_assignments(&mut conn, &[id]).await.map(|all| all.into_iter().map(|(_, a)| a).collect())
     }
 
-    async fn all_assignments(&self) -> Result<Vec<(i64, Assignment)>, IncidentError> {
+    /// The role holders of the incidents `ids`.
+    async fn assignments_of(&self, ids: &[i64]) -> Result<Vec<(i64, Assignment)>, IncidentError> {
         let mut conn = self.db.pool.acquire().await?;
-        load_assignments(&mut conn, None).await
+        load_assignments(&mut conn, ids).await
     }
 
     async fn components_of(&self, id: i64) -> Result<Vec<ComponentKey>, IncidentError> {
-        Ok(self.all_components().await?.into_iter().filter(|(i, _)| *i == id).map(|(_, k)| k).collect())
+        Ok(self.components_of_all(&[id]).await?.into_iter().map(|(_, k)| k).collect())
     }
 
-    async fn all_components(&self) -> Result<Vec<(i64, ComponentKey)>, IncidentError> {
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT incident_id, component_key FROM incident_components ORDER BY component_key",
-        )
-        .fetch_all(&self.db.pool)
-        .await?;
+    /// The affected components of the incidents `ids`.
+    async fn components_of_all(&self, ids: &[i64]) -> Result<Vec<(i64, ComponentKey)>, IncidentError> {
+        let sql = format!(
+            "SELECT incident_id, component_key FROM incident_components WHERE incident_id IN ({}) \
+             ORDER BY component_key",
+            placeholders(ids.len())
+        );
+        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&self.db.pool).await?;
         Ok(rows.into_iter().filter_map(|(id, key)| Some((id, ComponentKey::parse(&key)?))).collect())
     }
 }
 
-type FullRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    i64,
-);
-
-fn split_row(r: FullRow) -> (IncidentRow, TimesRow) {
-    ((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8), (r.9, r.10, r.11, r.12))
+/// `$1, $2, …, $n`.
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-fn incident_from_row(
-    ((id, title, severity, category, summary, status, phase, declared_at, declared_by), times): (
-        IncidentRow,
-        TimesRow,
-    ),
-) -> Result<Incident, IncidentError> {
-    let state = state_from_row(&severity, &status, &phase, declared_at, times)?;
-    let category = Category::parse(&category).map_err(|_| decode_error("category", &category))?;
-    Ok(Incident { id, title, category, summary, components: Vec::new(), declared_by, state })
+fn incident_from_row(row: IncidentRecord) -> Result<Incident, IncidentError> {
+    let state = state_from_row(row.state)?;
+    let category = Category::parse(&row.category).map_err(|_| decode_error("category", &row.category))?;
+    Ok(Incident {
+        id: row.id,
+        title: row.title,
+        category,
+        summary: row.summary,
+        components: Vec::new(),
+        declared_by: row.declared_by,
+        state,
+    })
 }
 
-fn state_from_row(
-    severity: &str,
-    status: &str,
-    phase: &str,
-    declared_at: i64,
-    (acknowledged_at, contained_at, resolved_at, last_update_at): TimesRow,
-) -> Result<IncidentState, IncidentError> {
+fn state_from_row(row: StateRecord) -> Result<IncidentState, IncidentError> {
     Ok(IncidentState {
-        severity: Severity::parse(severity).map_err(|_| decode_error("severity", severity))?,
-        status: PublicStatus::parse(status).map_err(|_| decode_error("status", status))?,
-        phase: Phase::parse(phase).map_err(|_| decode_error("phase", phase))?,
+        severity: Severity::parse(&row.severity).map_err(|_| decode_error("severity", &row.severity))?,
+        status: PublicStatus::parse(&row.status).map_err(|_| decode_error("status", &row.status))?,
+        phase: Phase::parse(&row.phase).map_err(|_| decode_error("phase", &row.phase))?,
         assignments: Vec::new(),
-        declared_at,
-        acknowledged_at,
-        contained_at,
-        resolved_at,
-        last_update_at,
+        declared_at: row.declared_at,
+        acknowledged_at: row.acknowledged_at,
+        contained_at: row.contained_at,
+        resolved_at: row.resolved_at,
+        last_update_at: row.last_update_at,
         running_actions: 0,
     })
 }
@@ -316,16 +339,16 @@ async fn load_state(
     tx: &mut Transaction<'static, Any>,
     id: i64,
 ) -> Result<Option<IncidentState>, IncidentError> {
-    let row: Option<StateRow> = sqlx::query_as(
+    let row: Option<StateRecord> = sqlx::query_as(
         "SELECT severity, status, phase, declared_at, acknowledged_at, contained_at, resolved_at, last_update_at \
          FROM incidents WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((severity, status, phase, declared_at, a, c, r, u)) = row else { return Ok(None) };
-    let mut state = state_from_row(&severity, &status, &phase, declared_at, (a, c, r, u))?;
-    state.assignments = load_assignments(tx, Some(id)).await?.into_iter().map(|(_, a)| a).collect();
+    let Some(row) = row else { return Ok(None) };
+    let mut state = state_from_row(row)?;
+    state.assignments = load_assignments(tx, &[id]).await?.into_iter().map(|(_, a)| a).collect();
     let (running,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM incident_actions WHERE incident_id = $1 AND status = 'executing'",
     )
@@ -339,20 +362,17 @@ async fn load_state(
 /// Role holders, the commander first, then by role and e-mail address.
 async fn load_assignments(
     conn: &mut sqlx::AnyConnection,
-    id: Option<i64>,
+    ids: &[i64],
 ) -> Result<Vec<(i64, Assignment)>, IncidentError> {
     const SELECT: &str = "SELECT r.incident_id, u.id, u.email, r.role FROM incident_roles r \
          JOIN users u ON u.id = r.user_id";
     const ORDER: &str = "ORDER BY r.incident_id, r.assigned_at, r.role, u.email";
-    let rows: Vec<(i64, i64, String, String)> = match id {
-        Some(id) => {
-            sqlx::query_as(&format!("{SELECT} WHERE r.incident_id = $1 {ORDER}"))
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-        }
-        None => sqlx::query_as(&format!("{SELECT} {ORDER}")).fetch_all(&mut *conn).await?,
-    };
+    let sql = format!("{SELECT} WHERE r.incident_id IN ({}) {ORDER}", placeholders(ids.len()));
+    let mut query = sqlx::query_as::<_, (i64, i64, String, String)>(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     let mut assignments: Vec<(i64, Assignment)> = rows
         .into_iter()
         .map(|(incident, user, email, role)| {

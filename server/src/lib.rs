@@ -8,12 +8,14 @@ pub mod cluster;
 pub mod components;
 pub mod config;
 pub mod db;
-pub mod drill;
+/// The drill cluster, a crate of its own (`server/drill`).
+pub use drill;
 pub mod events;
 pub mod history;
 pub mod incident_pages;
 pub mod incidents;
 pub mod live_pages;
+pub mod services;
 pub mod session_store;
 pub mod startup;
 pub mod status_page;

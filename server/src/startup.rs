@@ -165,6 +165,16 @@ impl Application {
             .with_same_site(SameSite::Lax)
             .with_secure(settings.secure_cookies)
             .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+        let templates = crate::updates::Templates::new(db.clone());
+        let services = crate::services::Services {
+            incidents: Arc::new(incidents.clone()),
+            actions: actions.clone(),
+            templates: templates.clone(),
+            notifier: Arc::new(webhooks.clone()),
+            accounts: accounts.clone(),
+            live: pages.clone(),
+            clock: Arc::new(crate::services::ports::SystemClock),
+        };
         let state = AppState {
             leptos,
             db: db.clone(),
@@ -177,8 +187,9 @@ impl Application {
             incidents,
             tokens,
             actions,
-            templates: crate::updates::Templates::new(db.clone()),
+            templates,
             status_page,
+            services,
             webhooks: webhooks.clone(),
             incident_pages,
             live: pages,

@@ -343,6 +343,7 @@ async fn failures_are_recorded_in_plain_words() {
     let failed = room.confirm(&action, "gone").await;
     assert_eq!(failed["status"], "failed");
     assert!(failed["failure"].as_str().unwrap().contains("no longer exists"), "{failed}");
+    assert!(!failed["failure"].as_str().unwrap().contains("not found"), "no API server text: {failed}");
 
     // The API is down: unreachable, nothing changed.
     let action = room.plan_and_preview(json!({"action": "cordon", "node": "worker-4"})).await;
@@ -376,4 +377,7 @@ async fn failures_are_recorded_in_plain_words() {
 
     let kinds = room.timeline_kinds().await;
     assert_eq!(kinds.iter().filter(|k| *k == "action_failed").count(), 3);
+    let timeline =
+        room.app.get(&room.ic, &format!("/api/v1/incidents/{}/timeline", room.incident)).await.text().await.unwrap();
+    assert!(!timeline.contains("not found"), "no API server text on the timeline: {timeline}");
 }

@@ -249,6 +249,17 @@ on_both_backends! {
             assert!(error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "a message: {error}");
             assert_eq!(error["error"]["field"].as_str(), field, "{error}");
         }
+        // A cross-site "simple" request cannot carry JSON: the body must be declared as JSON.
+        let plain = client
+            .post(app.url("/api/v1/incidents"))
+            .header("content-type", "text/plain")
+            .body(json!({"title": "t", "severity": "SEV2", "category": "networking"}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(plain.status(), 415);
+        let error: serde_json::Value = plain.json().await.unwrap();
+        assert!(error["error"]["message"].as_str().is_some_and(|m| m.contains("application/json")), "{error}");
         let all = get_json(&client, &app, "/api/v1/incidents").await;
         assert_eq!(all.as_array().unwrap().len(), 0, "nothing was declared");
 

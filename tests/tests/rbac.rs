@@ -186,5 +186,6 @@ async fn a_missing_permission_is_a_failed_action_said_plainly() {
     assert_eq!(done["status"], "failed");
     assert!(done["failure"].as_str().unwrap().contains("not allowed"), "{done}");
     assert!(done["failure"].as_str().unwrap().contains("rbac.yaml"), "{done}");
+    assert!(!done["failure"].as_str().unwrap().contains("is forbidden: User"), "no API server text: {done}");
     assert!(drill.get(server::drill::resources::NODES, "", "worker-2")["spec"]["unschedulable"] != true);
 }

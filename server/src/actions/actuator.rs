@@ -41,10 +41,26 @@ pub struct Done {
 pub type ActResult<T> = Result<T, ActionFailure>;
 
 /// Maps a kube error to a failure in words: an API answer by its status, anything else as unreachable.
+/// The API server's own text (and the cause of anything else) goes to the log, never to
+/// a person or the timeline: it can name internals, and it is not written for responders.
 pub fn failure(error: kube::Error) -> ActionFailure {
     match error {
-        kube::Error::Api(status) => ActionFailure::from_status(status.code, &status.message),
-        _ => ActionFailure::Unreachable,
+        kube::Error::Api(status) => {
+            tracing::warn!(
+                kube.status = status.code,
+                kube.reason = ?status.reason,
+                kube.message = %status.message,
+                "the Kubernetes API refused a request"
+            );
+            ActionFailure::from_status(status.code, "")
+        }
+        other => {
+            tracing::warn!(
+                error = &other as &dyn std::error::Error,
+                "the Kubernetes API could not be reached"
+            );
+            ActionFailure::Unreachable
+        }
     }
 }
 

@@ -3,17 +3,15 @@
 //! idempotency key it was rendered with, so a double submission runs once.
 
 use super::AppState;
-use super::actions_api::action_refusal;
-use super::auth::{page_context_of, read_form};
-use super::principal::{DenialResponse, authorise};
-use super::render::{plain_error, render_page};
-use crate::actions::ActionError;
-use app::domain::action::{ActionForm, ActionSpec};
-use app::domain::role::Role;
+use super::error::form_refused;
+use super::extract::{Caller, FormPost, Responder};
+use crate::actions::ActionRecord;
+use crate::services::ServiceResult;
+use crate::services::actions::Step;
 use app::page_context::FormFeedback;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use http::StatusCode;
+use domain::action::ActionForm;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -22,98 +20,57 @@ pub struct KeyForm {
     idempotency_key: String,
 }
 
-fn back(id: i64, action: Option<i64>) -> Response {
-    match action {
-        Some(action) => Redirect::to(&format!("/incidents/{id}#action-{action}")).into_response(),
-        None => Redirect::to(&format!("/incidents/{id}")).into_response(),
+/// Back to the room at the action, or the room again with the refusal.
+async fn back(state: &AppState, request: Request, id: i64, outcome: ServiceResult<ActionRecord>) -> Response {
+    match outcome {
+        Ok(action) => Redirect::to(&format!("/incidents/{id}#action-{}", action.id)).into_response(),
+        Err(error) => {
+            form_refused(state, request, &format!("/incidents/{id}"), &error, FormFeedback::default()).await
+        }
     }
-}
-
-async fn refused(state: &AppState, request: Request, id: i64, error: &ActionError) -> Response {
-    let Some(mut ctx) = page_context_of(&request) else {
-        return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "The request could not be handled.");
-    };
-    let (status, message, field) = action_refusal(error);
-    ctx.feedback = Some(FormFeedback { message, field: field.map(str::to_owned), ..FormFeedback::default() });
-    render_page(state, request, &format!("/incidents/{id}"), status, ctx).await
 }
 
 /// `POST /incidents/{id}/actions`: plan, then preview straight away.
-pub async fn plan(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
-    let principal = match authorise(request.extensions(), Role::Responder) {
-        Ok(principal) => principal,
-        Err(denied) => return denied.page(),
-    };
-    let (request, form) = match read_form::<ActionForm>(request).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
-    let actor = principal.actor();
-    let planned = match ActionSpec::parse(&form) {
-        Ok(spec) => state.actions.plan(id, &actor, spec).await,
-        Err(error) => Err(ActionError::Field { field: error.field, message: error.message }),
-    };
-    let action = match planned {
-        Ok(action) => action,
-        Err(error) => return refused(&state, request, id, &error).await,
-    };
-    match state.actions.preview(id, action.id, &actor).await {
-        Ok(_) => back(id, Some(action.id)),
-        Err(error) => refused(&state, request, id, &error).await,
-    }
+pub async fn plan(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Caller(principal, _): Caller<Responder>,
+    FormPost { form, request }: FormPost<ActionForm>,
+) -> Response {
+    let outcome = state.services.plan_action(&principal, id, &form, true).await;
+    back(&state, request, id, outcome).await
 }
 
 /// `POST /incidents/{id}/actions/{action}/preview`
 pub async fn preview(
     State(state): State<AppState>,
     Path((id, action)): Path<(i64, i64)>,
+    Caller(principal, _): Caller<Responder>,
     request: Request,
 ) -> Response {
-    let principal = match authorise(request.extensions(), Role::Responder) {
-        Ok(principal) => principal,
-        Err(denied) => return denied.page(),
-    };
-    match state.actions.preview(id, action, &principal.actor()).await {
-        Ok(_) => back(id, Some(action)),
-        Err(error) => refused(&state, request, id, &error).await,
-    }
+    let outcome = state.services.preview_action(&principal, id, action).await;
+    back(&state, request, id, outcome).await
 }
 
 /// `POST /incidents/{id}/actions/{action}/confirm`
 pub async fn confirm(
     State(state): State<AppState>,
     Path((id, action)): Path<(i64, i64)>,
-    request: Request,
+    Caller(principal, _): Caller<Responder>,
+    FormPost { form, request }: FormPost<KeyForm>,
 ) -> Response {
-    step(state, id, action, request, false).await
+    let outcome =
+        state.services.step_action(&principal, id, action, Step::Confirm, &form.idempotency_key).await;
+    back(&state, request, id, outcome).await
 }
 
 /// `POST /incidents/{id}/actions/{action}/undo`
 pub async fn undo(
     State(state): State<AppState>,
     Path((id, action)): Path<(i64, i64)>,
-    request: Request,
+    Caller(principal, _): Caller<Responder>,
+    FormPost { form, request }: FormPost<KeyForm>,
 ) -> Response {
-    step(state, id, action, request, true).await
-}
-
-async fn step(state: AppState, id: i64, action: i64, request: Request, undo: bool) -> Response {
-    let principal = match authorise(request.extensions(), Role::Responder) {
-        Ok(principal) => principal,
-        Err(denied) => return denied.page(),
-    };
-    let (request, form) = match read_form::<KeyForm>(request).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
-    let actor = principal.actor();
-    let outcome = if undo {
-        state.actions.undo(id, action, &actor, &form.idempotency_key).await
-    } else {
-        state.actions.confirm(id, action, &actor, &form.idempotency_key).await
-    };
-    match outcome {
-        Ok(_) => back(id, Some(action)),
-        Err(error) => refused(&state, request, id, &error).await,
-    }
+    let outcome = state.services.step_action(&principal, id, action, Step::Undo, &form.idempotency_key).await;
+    back(&state, request, id, outcome).await
 }

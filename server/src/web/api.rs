@@ -2,26 +2,18 @@
 //! link, and per-day uptime from the history. Errors are JSON with a message.
 
 use super::AppState;
-use super::principal::{DenialResponse, authorise};
+use super::error::api_error;
+use super::extract::{Caller, Responder};
 use app::domain::component::ComponentKey;
-use app::domain::role::Role;
 use axum::Json;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-/// A JSON error: `{"error": {"message": …, "field": …}}`.
-pub fn api_error(status: StatusCode, message: &str, field: Option<&str>) -> Response {
-    (status, Json(json!({ "error": { "message": message, "field": field } }))).into_response()
-}
-
 /// `GET /api/v1/components`
-pub async fn components(State(state): State<AppState>, request: Request) -> Response {
-    if let Err(denied) = authorise(request.extensions(), Role::Responder) {
-        return denied.json();
-    }
+pub async fn components(State(state): State<AppState>, _: Caller<Responder>) -> Response {
     let board = state.live.dashboard();
     let components: Vec<_> = board
         .groups
@@ -66,12 +58,9 @@ pub struct UptimeQuery {
 pub async fn uptime(
     State(state): State<AppState>,
     Path((kind, name)): Path<(String, String)>,
+    _: Caller<Responder>,
     Query(query): Query<UptimeQuery>,
-    request: Request,
 ) -> Response {
-    if let Err(denied) = authorise(request.extensions(), Role::Responder) {
-        return denied.json();
-    }
     let Some(key) = ComponentKey::parse(&format!("{kind}/{name}")) else {
         return api_error(
             StatusCode::NOT_FOUND,

@@ -2,7 +2,7 @@
 //! and whether they may open the path they asked for.
 
 use super::AppState;
-use super::api::api_error;
+use super::error::api_error;
 use super::principal::{Principal, bearer_token};
 use super::render::plain_error;
 use app::domain::access::{Access, access_for};

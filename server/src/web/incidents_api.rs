@@ -4,37 +4,20 @@
 //! `/api/v1/openapi.json` is generated from these handlers and types.
 
 use super::AppState;
-use super::api::api_error;
-use super::incident_commands::{RoleInput, TransitionInput, declare, note_command, refusal};
-use super::principal::{DenialResponse, Principal, authorise};
+use super::error::{ApiError, ApiErrorDetail, api_error};
+use super::extract::{ApiJson, Caller, Responder};
 use crate::incident_pages::{incident_view, tiles_by_key, timeline_line};
-use crate::incidents::{IncidentError, IncidentFilter};
-use app::domain::incident::{DeclarationForm, PublicStatus, Severity};
-use app::domain::incident_lifecycle::Command;
-use app::domain::role::Role;
+use crate::incidents::TimelineEntry;
+use crate::services::incidents::{ListInput, RoleInput, TransitionInput};
+use crate::services::{ServiceError, ServiceResult};
 use app::incidents::{IncidentView, TimelineLine};
 use axum::Json;
-use axum::body::to_bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use domain::incident::DeclarationForm;
 use http::{StatusCode, header};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
-
-/// The error body of every failed API call.
-#[derive(Serialize, ToSchema)]
-pub struct ApiError {
-    error: ApiErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ApiErrorDetail {
-    /// A sentence for people.
-    message: String,
-    /// The request field at fault, when there is one.
-    field: Option<String>,
-}
 
 /// A new incident.
 #[derive(Deserialize, ToSchema)]
@@ -160,87 +143,43 @@ pub async fn openapi() -> Response {
     }
 }
 
-fn error_response(error: &IncidentError) -> Response {
-    let (status, message, field) = refusal(error);
-    api_error(status, &message, field)
-}
-
-/// Reads a JSON body, answering a clear JSON error for a body too large or not as described.
-async fn read_json<T: DeserializeOwned>(request: Request) -> Result<(Principal, T), Response> {
-    let principal = match authorise(request.extensions(), Role::Responder) {
-        Ok(principal) => principal,
-        Err(denied) => return Err(denied.json()),
-    };
-    let bytes = to_bytes(request.into_body(), super::MAX_BODY_BYTES).await.map_err(|_| {
-        api_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("The request body is larger than {} KiB.", super::MAX_BODY_BYTES / 1024),
-            None,
-        )
-    })?;
-    let body = serde_json::from_slice(&bytes).map_err(|error| {
-        api_error(StatusCode::BAD_REQUEST, &format!("The body is not the JSON expected: {error}."), None)
-    })?;
-    Ok((principal, body))
-}
-
-async fn view_of(state: &AppState, id: i64) -> Result<IncidentView, IncidentError> {
-    let incident = state.incidents.get(id).await?.ok_or(IncidentError::NotFound(id))?;
+async fn view_of(state: &AppState, id: i64) -> ServiceResult<IncidentView> {
+    let incident = state.services.incident(id).await?;
     Ok(incident_view(&incident, &tiles_by_key(state.live.as_ref()), crate::db::now_millis()))
 }
 
-/// Runs a command and answers the incident with the events it made.
-async fn run(
-    state: &AppState,
-    id: i64,
-    principal: &Principal,
-    command: Result<Command, IncidentError>,
-) -> Response {
-    let outcome = async {
-        let entries = state.incidents.run(id, &principal.actor(), command?, crate::db::now_millis()).await?;
+/// Answers the incident after a change, with the timeline events the change made.
+async fn changed(state: &AppState, id: i64, outcome: ServiceResult<Vec<TimelineEntry>>) -> Response {
+    let change = async {
+        let entries = outcome?;
         let incident = view_of(state, id).await?;
-        Ok::<_, IncidentError>(IncidentChange {
+        Ok::<_, ServiceError>(IncidentChange {
             incident,
             events: entries.iter().map(timeline_line).collect(),
         })
-    }
-    .await;
-    match outcome {
+    };
+    match change.await {
         Ok(change) => Json(change).into_response(),
-        Err(error) => error_response(&error),
+        Err(error) => error.into_response(),
     }
 }
 
 /// List incidents, worst severity first, then oldest first.
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(ListQuery),
-    responses((status = 200, body = Vec<IncidentView>), (status = 401, body = ApiError), (status = 422, body = ApiError)))]
+    responses((status = 200, body = Vec<IncidentView>), (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError), (status = 422, body = ApiError), (status = 503, body = ApiError)))]
 pub async fn list(
     State(state): State<AppState>,
+    _: Caller<Responder>,
     Query(query): Query<ListQuery>,
-    request: Request,
 ) -> Response {
-    if let Err(denied) = authorise(request.extensions(), Role::Responder) {
-        return denied.json();
-    }
-    let mut filter = IncidentFilter { active: query.active, ..IncidentFilter::default() };
-    if let Some(raw) = query.severity.as_deref().filter(|s| !s.is_empty()) {
-        match Severity::parse(raw) {
-            Ok(severity) => filter.severity = Some(severity),
-            Err(e) => return api_error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string(), Some("severity")),
-        }
-    }
-    if let Some(raw) = query.status.as_deref().filter(|s| !s.is_empty()) {
-        match PublicStatus::parse(raw) {
-            Ok(status) => filter.status = Some(status),
-            Err(e) => return api_error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string(), Some("status")),
-        }
-    }
-    match state.incidents.list(&filter).await {
+    let input = ListInput { severity: query.severity, status: query.status, active: query.active };
+    match state.services.incidents(&input).await {
         Ok(incidents) => {
             let (tiles, now) = (tiles_by_key(state.live.as_ref()), crate::db::now_millis());
             Json(incidents.iter().map(|i| incident_view(i, &tiles, now)).collect::<Vec<_>>()).into_response()
         }
-        Err(error) => error_response(&error),
+        Err(error) => error.into_response(),
     }
 }
 
@@ -248,12 +187,13 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = DeclareRequest,
     responses((status = 201, body = IncidentView, headers(("location" = String))),
         (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
-        (status = 413, body = ApiError), (status = 422, body = ApiError)))]
-pub async fn create(State(state): State<AppState>, request: Request) -> Response {
-    let (principal, body) = match read_json::<DeclareRequest>(request).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
+        (status = 413, body = ApiError), (status = 415, body = ApiError), (status = 422, body = ApiError),
+        (status = 503, body = ApiError)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(principal, _): Caller<Responder>,
+    ApiJson(body): ApiJson<DeclareRequest>,
+) -> Response {
     let form = DeclarationForm {
         title: body.title,
         severity: body.severity,
@@ -263,43 +203,43 @@ pub async fn create(State(state): State<AppState>, request: Request) -> Response
         commander: body.commander.unwrap_or_default(),
     };
     let outcome = async {
-        let id = declare(&state, &principal, &form).await?;
+        let id = state.services.declare(&principal, &form).await?;
         view_of(&state, id).await
-    }
-    .await;
-    match outcome {
+    };
+    match outcome.await {
         Ok(view) => {
             let location = format!("/api/v1/incidents/{}", view.id);
             (StatusCode::CREATED, [(header::LOCATION, location)], Json(view)).into_response()
         }
-        Err(error) => error_response(&error),
+        Err(error) => error.into_response(),
     }
 }
 
 /// One incident.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", params(("id" = i64, Path)),
-    responses((status = 200, body = IncidentView), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
-pub async fn get_one(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
-    if let Err(denied) = authorise(request.extensions(), Role::Responder) {
-        return denied.json();
-    }
+    responses((status = 200, body = IncidentView), (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 503, body = ApiError)))]
+pub async fn get_one(State(state): State<AppState>, Path(id): Path<i64>, _: Caller<Responder>) -> Response {
     match view_of(&state, id).await {
         Ok(view) => Json(view).into_response(),
-        Err(error) => error_response(&error),
+        Err(error) => error.into_response(),
     }
 }
 
 /// Change the status, phase or severity, acknowledge, or reopen.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/transitions", tag = "incidents", params(("id" = i64, Path)),
     request_body = TransitionRequest,
-    responses((status = 200, body = IncidentChange), (status = 403, body = ApiError), (status = 404, body = ApiError),
+    responses((status = 200, body = IncidentChange), (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError), (status = 404, body = ApiError),
         (status = 409, description = "Not allowed in the incident's state", body = ApiError),
-        (status = 422, body = ApiError)))]
-pub async fn transition(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
-    let (principal, body) = match read_json::<TransitionRequest>(request).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
+        (status = 413, body = ApiError), (status = 415, body = ApiError), (status = 422, body = ApiError),
+        (status = 503, body = ApiError)))]
+pub async fn transition(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Caller(principal, _): Caller<Responder>,
+    ApiJson(body): ApiJson<TransitionRequest>,
+) -> Response {
     let input = TransitionInput {
         status: body.status,
         phase: body.phase,
@@ -307,51 +247,49 @@ pub async fn transition(State(state): State<AppState>, Path(id): Path<i64>, requ
         acknowledge: body.acknowledge.unwrap_or(false),
         reopen: body.reopen.unwrap_or(false),
     };
-    run(&state, id, &principal, input.command().map_err(IncidentError::from)).await
+    changed(&state, id, state.services.transition(&principal, id, &input).await).await
 }
 
 /// Give someone a role (the commander role is handed over), or take one away.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/roles", tag = "incidents", params(("id" = i64, Path)),
     request_body = RoleRequest,
-    responses((status = 200, body = IncidentChange), (status = 403, body = ApiError), (status = 404, body = ApiError),
-        (status = 409, body = ApiError), (status = 422, body = ApiError)))]
-pub async fn assign_role(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
-    let (principal, body) = match read_json::<RoleRequest>(request).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
+    responses((status = 200, body = IncidentChange), (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError),
+        (status = 413, body = ApiError), (status = 415, body = ApiError), (status = 422, body = ApiError),
+        (status = 503, body = ApiError)))]
+pub async fn assign_role(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Caller(principal, _): Caller<Responder>,
+    ApiJson(body): ApiJson<RoleRequest>,
+) -> Response {
     let input = RoleInput { email: body.email, role: body.role, remove: body.remove };
-    let command = input.command(&state).await;
-    run(&state, id, &principal, command).await
+    changed(&state, id, state.services.assign_role(&principal, id, &input).await).await
 }
 
 /// Add a note, or record a decision.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/notes", tag = "incidents", params(("id" = i64, Path)),
     request_body = NoteRequest,
-    responses((status = 200, body = IncidentChange), (status = 403, body = ApiError), (status = 404, body = ApiError),
-        (status = 422, body = ApiError)))]
-pub async fn add_note(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
-    let (principal, body) = match read_json::<NoteRequest>(request).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
-    run(&state, id, &principal, note_command(&body.text, body.decision)).await
+    responses((status = 200, body = IncidentChange), (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError),
+        (status = 413, body = ApiError), (status = 415, body = ApiError), (status = 422, body = ApiError),
+        (status = 503, body = ApiError)))]
+pub async fn add_note(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Caller(principal, _): Caller<Responder>,
+    ApiJson(body): ApiJson<NoteRequest>,
+) -> Response {
+    changed(&state, id, state.services.add_note(&principal, id, &body.text, body.decision).await).await
 }
 
 /// The timeline, oldest first.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "incidents", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<TimelineLine>), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
-pub async fn timeline(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
-    if let Err(denied) = authorise(request.extensions(), Role::Responder) {
-        return denied.json();
-    }
-    let outcome = async {
-        state.incidents.get(id).await?.ok_or(IncidentError::NotFound(id))?;
-        state.incidents.timeline(id).await
-    }
-    .await;
-    match outcome {
+    responses((status = 200, body = Vec<TimelineLine>), (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 503, body = ApiError)))]
+pub async fn timeline(State(state): State<AppState>, Path(id): Path<i64>, _: Caller<Responder>) -> Response {
+    match state.services.timeline(id).await {
         Ok(entries) => Json(entries.iter().map(timeline_line).collect::<Vec<_>>()).into_response(),
-        Err(error) => error_response(&error),
+        Err(error) => error.into_response(),
     }
 }

@@ -7,7 +7,8 @@ pub mod api;
 pub mod auth;
 pub mod components_admin;
 pub mod context;
-mod incident_commands;
+pub mod error;
+pub mod extract;
 pub mod incidents_api;
 pub mod incidents_forms;
 pub mod metrics;
@@ -68,7 +69,7 @@ async fn refuse_oversized(request: Request, next: axum::middleware::Next) -> axu
     }
     let message = format!("The request body is larger than the limit of {} KiB.", MAX_BODY_BYTES / 1024);
     if api {
-        api::api_error(http::StatusCode::PAYLOAD_TOO_LARGE, &message, None)
+        error::api_error(http::StatusCode::PAYLOAD_TOO_LARGE, &message, None)
     } else {
         render::plain_error(http::StatusCode::PAYLOAD_TOO_LARGE, &message)
     }
@@ -91,6 +92,8 @@ pub struct AppState {
     pub templates: crate::updates::Templates,
     pub status_page: Arc<crate::status_page::StatusPage>,
     pub webhooks: crate::webhooks::Webhooks,
+    /// The use cases every entry point calls.
+    pub services: crate::services::Services,
     /// What the incident pages read, given to them through the Leptos context.
     pub incident_pages: Arc<dyn app::incidents::IncidentBackend>,
     /// What the live pages read, given to them through the Leptos context.
@@ -115,97 +118,70 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// A route that changes something, and the least role it needs (`None`: anyone,
-/// e.g. signing in). The router adds mutating routes only from this table, and
-/// the authorisation matrix test walks it, so no such route goes unchecked.
+/// A route that changes something, the least role it needs (`None`: anyone,
+/// e.g. signing in), and its handler. The router adds mutating routes only
+/// from this table, and the authorisation matrix test walks it, so no such
+/// route goes unchecked. Where a path also answers GET (`/api/v1/incidents`),
+/// the GET is added here too, as axum wants one method router per path.
 pub struct MutatingRoute {
     pub path: &'static str,
     pub needs: Option<app::domain::role::Role>,
-}
-
-const fn needs(path: &'static str, role: app::domain::role::Role) -> MutatingRoute {
-    MutatingRoute { path, needs: Some(role) }
+    pub handler: fn() -> axum::routing::MethodRouter<AppState>,
 }
 
 /// Every mutating route (all answer POST).
 pub const MUTATING_ROUTES: &[MutatingRoute] = {
     use app::domain::role::Role::{Admin, Responder};
+    const fn anyone(
+        path: &'static str,
+        handler: fn() -> axum::routing::MethodRouter<AppState>,
+    ) -> MutatingRoute {
+        MutatingRoute { path, needs: None, handler }
+    }
+    const fn needs(
+        path: &'static str,
+        role: app::domain::role::Role,
+        handler: fn() -> axum::routing::MethodRouter<AppState>,
+    ) -> MutatingRoute {
+        MutatingRoute { path, needs: Some(role), handler }
+    }
     &[
-        MutatingRoute { path: "/login", needs: None },
-        MutatingRoute { path: "/setup", needs: None },
-        MutatingRoute { path: "/logout", needs: None },
-        needs("/admin/components", Admin),
-        needs("/admin/components/{id}", Admin),
-        needs("/admin/components/{id}/delete", Admin),
-        needs("/admin/tokens", Admin),
-        needs("/admin/tokens/{id}/revoke", Admin),
-        needs("/incidents", Responder),
-        needs("/incidents/{id}/transitions", Responder),
-        needs("/incidents/{id}/roles", Responder),
-        needs("/incidents/{id}/notes", Responder),
-        needs("/api/v1/incidents", Responder),
-        needs("/api/v1/incidents/{id}/transitions", Responder),
-        needs("/api/v1/incidents/{id}/roles", Responder),
-        needs("/api/v1/incidents/{id}/notes", Responder),
-        needs("/incidents/{id}/updates/render", Responder),
-        needs("/incidents/{id}/updates", Responder),
-        needs("/api/v1/incidents/{id}/updates/render", Responder),
-        needs("/api/v1/incidents/{id}/updates", Responder),
-        needs("/admin/templates/{audience}/{purpose}", Admin),
-        needs("/api/v1/templates/{audience}/{purpose}", Admin),
-        needs("/admin/webhooks", Admin),
-        needs("/admin/webhooks/{id}/delete", Admin),
-        needs("/incidents/{id}/actions", Responder),
-        needs("/incidents/{id}/actions/{action}/preview", Responder),
-        needs("/incidents/{id}/actions/{action}/confirm", Responder),
-        needs("/incidents/{id}/actions/{action}/undo", Responder),
-        needs("/api/v1/incidents/{id}/actions", Responder),
-        needs("/api/v1/incidents/{id}/actions/{action}/preview", Responder),
-        needs("/api/v1/incidents/{id}/actions/{action}/confirm", Responder),
-        needs("/api/v1/incidents/{id}/actions/{action}/undo", Responder),
+        anyone("/login", || post(auth::login)),
+        anyone("/setup", || post(auth::setup)),
+        anyone("/logout", || post(auth::logout)),
+        needs("/admin/components", Admin, || post(components_admin::create)),
+        needs("/admin/components/{id}", Admin, || post(components_admin::update)),
+        needs("/admin/components/{id}/delete", Admin, || post(components_admin::delete)),
+        needs("/admin/tokens", Admin, || post(tokens_admin::create)),
+        needs("/admin/tokens/{id}/revoke", Admin, || post(tokens_admin::revoke)),
+        needs("/incidents", Responder, || post(incidents_forms::create)),
+        needs("/incidents/{id}/transitions", Responder, || post(incidents_forms::transition)),
+        needs("/incidents/{id}/roles", Responder, || post(incidents_forms::assign_role)),
+        needs("/incidents/{id}/notes", Responder, || post(incidents_forms::add_note)),
+        needs("/api/v1/incidents", Responder, || post(incidents_api::create).get(incidents_api::list)),
+        needs("/api/v1/incidents/{id}/transitions", Responder, || post(incidents_api::transition)),
+        needs("/api/v1/incidents/{id}/roles", Responder, || post(incidents_api::assign_role)),
+        needs("/api/v1/incidents/{id}/notes", Responder, || post(incidents_api::add_note)),
+        needs("/incidents/{id}/updates/render", Responder, || post(updates::form_render)),
+        needs("/incidents/{id}/updates", Responder, || post(updates::form_publish)),
+        needs("/api/v1/incidents/{id}/updates/render", Responder, || post(updates::api_render)),
+        needs("/api/v1/incidents/{id}/updates", Responder, || {
+            post(updates::api_publish).get(updates::api_list)
+        }),
+        needs("/admin/templates/{audience}/{purpose}", Admin, || post(updates::form_save_template)),
+        needs("/api/v1/templates/{audience}/{purpose}", Admin, || post(updates::api_save_template)),
+        needs("/admin/webhooks", Admin, || post(webhooks_admin::create)),
+        needs("/admin/webhooks/{id}/delete", Admin, || post(webhooks_admin::delete)),
+        needs("/incidents/{id}/actions", Responder, || post(actions_forms::plan)),
+        needs("/incidents/{id}/actions/{action}/preview", Responder, || post(actions_forms::preview)),
+        needs("/incidents/{id}/actions/{action}/confirm", Responder, || post(actions_forms::confirm)),
+        needs("/incidents/{id}/actions/{action}/undo", Responder, || post(actions_forms::undo)),
+        needs("/api/v1/incidents/{id}/actions", Responder, || post(actions_api::plan).get(actions_api::list)),
+        needs("/api/v1/incidents/{id}/actions/{action}/preview", Responder, || post(actions_api::preview)),
+        needs("/api/v1/incidents/{id}/actions/{action}/confirm", Responder, || post(actions_api::confirm)),
+        needs("/api/v1/incidents/{id}/actions/{action}/undo", Responder, || post(actions_api::undo)),
     ]
 };
-
-/// The handler of each entry of [`MUTATING_ROUTES`]. Where a path also answers
-/// GET (`/api/v1/incidents`), the GET is added here too, as axum wants one
-/// method router per path.
-fn mutating_handler(path: &str) -> axum::routing::MethodRouter<AppState> {
-    match path {
-        "/login" => post(auth::login),
-        "/setup" => post(auth::setup),
-        "/logout" => post(auth::logout),
-        "/admin/components" => post(components_admin::create),
-        "/admin/components/{id}" => post(components_admin::update),
-        "/admin/components/{id}/delete" => post(components_admin::delete),
-        "/admin/tokens" => post(tokens_admin::create),
-        "/admin/tokens/{id}/revoke" => post(tokens_admin::revoke),
-        "/incidents" => post(incidents_forms::create),
-        "/incidents/{id}/transitions" => post(incidents_forms::transition),
-        "/incidents/{id}/roles" => post(incidents_forms::assign_role),
-        "/incidents/{id}/notes" => post(incidents_forms::add_note),
-        "/api/v1/incidents" => post(incidents_api::create).get(incidents_api::list),
-        "/api/v1/incidents/{id}/transitions" => post(incidents_api::transition),
-        "/api/v1/incidents/{id}/roles" => post(incidents_api::assign_role),
-        "/api/v1/incidents/{id}/notes" => post(incidents_api::add_note),
-        "/incidents/{id}/updates/render" => post(updates::form_render),
-        "/incidents/{id}/updates" => post(updates::form_publish),
-        "/api/v1/incidents/{id}/updates/render" => post(updates::api_render),
-        "/api/v1/incidents/{id}/updates" => post(updates::api_publish).get(updates::api_list),
-        "/admin/templates/{audience}/{purpose}" => post(updates::form_save_template),
-        "/api/v1/templates/{audience}/{purpose}" => post(updates::api_save_template),
-        "/admin/webhooks" => post(webhooks_admin::create),
-        "/admin/webhooks/{id}/delete" => post(webhooks_admin::delete),
-        "/incidents/{id}/actions" => post(actions_forms::plan),
-        "/incidents/{id}/actions/{action}/preview" => post(actions_forms::preview),
-        "/incidents/{id}/actions/{action}/confirm" => post(actions_forms::confirm),
-        "/incidents/{id}/actions/{action}/undo" => post(actions_forms::undo),
-        "/api/v1/incidents/{id}/actions" => post(actions_api::plan).get(actions_api::list),
-        "/api/v1/incidents/{id}/actions/{action}/preview" => post(actions_api::preview),
-        "/api/v1/incidents/{id}/actions/{action}/confirm" => post(actions_api::confirm),
-        "/api/v1/incidents/{id}/actions/{action}/undo" => post(actions_api::undo),
-        other => unreachable!("{other} is in MUTATING_ROUTES without a handler"),
-    }
-}
 
 /// Every registered server function's path and method (for the authorisation matrix test).
 pub fn server_functions() -> Vec<(&'static str, http::Method)> {
@@ -230,7 +206,7 @@ pub fn router(
     let services = state.provide_page_services();
     let mut router = Router::new();
     for route in MUTATING_ROUTES {
-        router = router.route(route.path, mutating_handler(route.path));
+        router = router.route(route.path, (route.handler)());
     }
     router
         .route("/healthz", get(ops::healthz))

@@ -2,44 +2,14 @@
 //! (`Authorization: Bearer whk_…`, on `/api/` paths). [`authorise`] is the one
 //! check every mutating route, API route and server function makes.
 
-use super::api::api_error;
+use super::error::api_error;
 use super::render::plain_error;
-use crate::accounts::User;
-use crate::tokens::ApiToken;
 use app::domain::access::{Denial as Denied, authorise_role};
-use app::domain::incident_lifecycle::Actor;
 use app::domain::role::Role;
 use axum::response::Response;
 use http::{Extensions, HeaderMap, StatusCode, header};
 
-/// The caller of a request, attached by the page-context middleware.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Principal {
-    Account(User),
-    Token(ApiToken),
-}
-
-impl Principal {
-    pub fn role(&self) -> Role {
-        match self {
-            Principal::Account(user) => user.role,
-            Principal::Token(token) => token.role,
-        }
-    }
-
-    /// The caller as the incident rules and the timeline see it.
-    pub fn actor(&self) -> Actor {
-        match self {
-            Principal::Account(user) => Actor::account(user.id, &user.email, user.role),
-            Principal::Token(token) => Actor::token(&token.name, token.role),
-        }
-    }
-
-    /// A name for logs and for "created by" columns.
-    pub fn name(&self) -> String {
-        self.actor().name
-    }
-}
+pub use crate::services::Principal;
 
 /// As HTTP responses.
 pub trait DenialResponse {
@@ -90,6 +60,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accounts::User;
 
     fn with(principal: Option<Principal>) -> Extensions {
         let mut extensions = Extensions::new();

@@ -1,0 +1,19 @@
+//! The domain: plain Rust rules with no web, database or Kubernetes types and no
+//! I/O, so they can be read and tested alone and compiled for the browser too.
+//! This crate depends on serde and thiserror only (utoipa behind `openapi`), so
+//! the compiler keeps it pure; the app re-exports it as `app::domain`.
+
+pub mod access;
+pub mod account;
+pub mod action;
+pub mod component;
+pub mod component_health;
+pub mod connection;
+pub mod control_plane;
+pub mod health;
+pub mod incident;
+pub mod incident_lifecycle;
+pub mod label_selector;
+pub mod role;
+pub mod update;
+pub mod uptime;

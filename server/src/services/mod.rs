@@ -1,0 +1,67 @@
+//! The service layer: one function per use case (declare, transition, assign a
+//! role, add a note, render and publish an update, save a template, plan,
+//! preview, confirm and undo an action, and the reads beside them).
+//!
+//! Each takes the acting [`Principal`] and input, parses the input into domain
+//! values, applies the domain rules through the ports, and answers domain
+//! results or a [`ServiceError`]. Form handlers, JSON handlers and server
+//! functions call these and nothing below them; they only authorise (through
+//! the role extractors in `web::extract`) and map the answer.
+
+pub mod actions;
+mod error;
+pub mod incidents;
+pub mod ports;
+pub mod updates;
+
+pub use error::{ServiceError, ServiceResult};
+
+use crate::accounts::{Accounts, User};
+use crate::tokens::ApiToken;
+use app::live::LiveBackend;
+use domain::incident_lifecycle::Actor;
+use domain::role::Role;
+use ports::{Clock, IncidentStore, Notifier};
+use std::sync::Arc;
+
+/// The caller of a use case: a signed-in account or an API token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    Account(User),
+    Token(ApiToken),
+}
+
+impl Principal {
+    pub fn role(&self) -> Role {
+        match self {
+            Principal::Account(user) => user.role,
+            Principal::Token(token) => token.role,
+        }
+    }
+
+    /// The caller as the incident rules and the timeline see it.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::Account(user) => Actor::account(user.id, &user.email, user.role),
+            Principal::Token(token) => Actor::token(&token.name, token.role),
+        }
+    }
+
+    /// A name for logs and for "created by" columns.
+    pub fn name(&self) -> String {
+        self.actor().name
+    }
+}
+
+/// What the use cases act through. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub incidents: Arc<dyn IncidentStore>,
+    pub actions: crate::actions::Actions,
+    pub templates: crate::updates::Templates,
+    pub notifier: Arc<dyn Notifier>,
+    pub accounts: Accounts,
+    /// The in-memory view of the cluster's components (fed by the watchers).
+    pub live: Arc<dyn LiveBackend>,
+    pub clock: Arc<dyn Clock>,
+}

@@ -229,15 +229,22 @@ impl Incidents {
             binds.push(PublicStatus::Resolved.as_str());
             conditions.push(format!("status {} ${}", if active { "<>" } else { "=" }, binds.len()));
         }
-        let filter_sql =
-            if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+        let filter_sql = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
         let sql = format!("{SELECT_INCIDENT}{filter_sql} ORDER BY severity, declared_at");
         let mut query = sqlx::query_as::<_, IncidentRecord>(&sql);
         for value in &binds {
             query = query.bind(*value);
         }
-        let mut incidents =
-            query.fetch_all(&self.db.pool).await?.into_iter().map(incident_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut incidents = query
+            .fetch_all(&self.db.pool)
+            .await?
+            .into_iter()
+            .map(incident_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         if incidents.is_empty() {
             return Ok(incidents);
         }

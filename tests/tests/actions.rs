@@ -377,7 +377,12 @@ async fn failures_are_recorded_in_plain_words() {
 
     let kinds = room.timeline_kinds().await;
     assert_eq!(kinds.iter().filter(|k| *k == "action_failed").count(), 3);
-    let timeline =
-        room.app.get(&room.ic, &format!("/api/v1/incidents/{}/timeline", room.incident)).await.text().await.unwrap();
+    let timeline = room
+        .app
+        .get(&room.ic, &format!("/api/v1/incidents/{}/timeline", room.incident))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!timeline.contains("not found"), "no API server text on the timeline: {timeline}");
 }

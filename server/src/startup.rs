@@ -172,6 +172,9 @@ impl Application {
             templates: templates.clone(),
             notifier: Arc::new(webhooks.clone()),
             accounts: accounts.clone(),
+            components: components.clone(),
+            tokens: tokens.clone(),
+            webhooks: webhooks.clone(),
             live: pages.clone(),
             clock: Arc::new(crate::services::ports::SystemClock),
         };

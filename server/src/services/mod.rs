@@ -1,6 +1,7 @@
 //! The service layer: one function per use case (declare, transition, assign a
 //! role, add a note, render and publish an update, save a template, plan,
-//! preview, confirm and undo an action, and the reads beside them).
+//! preview, confirm and undo an action, administer components, tokens and
+//! webhooks, and the reads beside them).
 //!
 //! Each takes the acting [`Principal`] and input, parses the input into domain
 //! values, applies the domain rules through the ports, and answers domain
@@ -9,6 +10,7 @@
 //! the role extractors in `web::extract`) and map the answer.
 
 pub mod actions;
+pub mod admin;
 mod error;
 pub mod incidents;
 pub mod ports;
@@ -61,6 +63,9 @@ pub struct Services {
     pub templates: crate::updates::Templates,
     pub notifier: Arc<dyn Notifier>,
     pub accounts: Accounts,
+    pub components: crate::components::Components,
+    pub tokens: crate::tokens::Tokens,
+    pub webhooks: crate::webhooks::Webhooks,
     /// The in-memory view of the cluster's components (fed by the watchers).
     pub live: Arc<dyn LiveBackend>,
     pub clock: Arc<dyn Clock>,

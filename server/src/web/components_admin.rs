@@ -2,16 +2,13 @@
 //! is rendered again with its message, the field at fault and what was typed.
 
 use super::AppState;
-use super::auth::{page_context_of, read_form};
-use super::principal::{DenialResponse, authorise};
-use super::render::{plain_error, render_page};
-use crate::components::ComponentStoreError;
-use app::domain::component::{ComponentDefinition, ComponentForm};
-use app::domain::role::Role;
+use super::error::form_refused;
+use super::extract::{Admin, Caller, FormPost};
+use super::render::plain_error;
+use app::domain::component::ComponentForm;
 use app::page_context::FormFeedback;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use http::StatusCode;
 
 fn saved(name: &str) -> Response {
     let query = serde_urlencoded::to_string([("saved", name)]).unwrap_or_default();
@@ -19,84 +16,45 @@ fn saved(name: &str) -> Response {
 }
 
 /// `POST /admin/components` and `POST /admin/components/{id}`.
-async fn save(state: AppState, request: Request, id: Option<i64>) -> Response {
-    if let Err(denied) = authorise(request.extensions(), Role::Admin) {
-        return denied.page();
+async fn save(
+    state: AppState,
+    FormPost { form, request }: FormPost<ComponentForm>,
+    id: Option<i64>,
+) -> Response {
+    match state.services.save_component(id, &form).await {
+        Ok(name) => saved(&name),
+        Err(error) => {
+            let page = match id {
+                Some(id) => format!("/admin/components?edit={id}"),
+                None => "/admin/components".to_owned(),
+            };
+            let feedback = FormFeedback { component: Some(form), ..FormFeedback::default() };
+            form_refused(&state, request, &page, &error, feedback).await
+        }
     }
-    let (request, form) = match read_form::<ComponentForm>(request).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
-    let Some(mut ctx) = page_context_of(&request) else {
-        return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "The request could not be handled.");
-    };
-    let outcome = match ComponentDefinition::parse(&form) {
-        Ok(definition) => match id {
-            Some(id) => state.components.update(id, &definition).await,
-            None => state.components.create(&definition).await.map(|_| ()),
-        }
-        .map(|()| definition.name),
-        Err(error) => Err(error.into()),
-    };
-    let page = match id {
-        Some(id) => format!("/admin/components?edit={id}"),
-        None => "/admin/components".to_owned(),
-    };
-    let (status, feedback) = match outcome {
-        Ok(name) => return saved(&name),
-        Err(ComponentStoreError::Invalid(error)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            FormFeedback {
-                message: error.to_string(),
-                field: Some(error.field().to_owned()),
-                ..FormFeedback::default()
-            },
-        ),
-        Err(ComponentStoreError::NotFound(_)) => (
-            StatusCode::NOT_FOUND,
-            FormFeedback {
-                message: "That component no longer exists.".to_owned(),
-                ..FormFeedback::default()
-            },
-        ),
-        Err(ComponentStoreError::Db(error)) => {
-            tracing::error!(error = &error as &dyn std::error::Error, "cannot save a component");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                FormFeedback {
-                    message:
-                        "The component could not be saved right now; nothing was changed. Try again shortly."
-                            .to_owned(),
-                    ..FormFeedback::default()
-                },
-            )
-        }
-    };
-    ctx.feedback = Some(FormFeedback { component: Some(form), ..feedback });
-    render_page(&state, request, &page, status, ctx).await
 }
 
-pub async fn create(State(state): State<AppState>, request: Request) -> Response {
-    save(state, request, None).await
+pub async fn create(
+    State(state): State<AppState>,
+    _: Caller<Admin>,
+    post: FormPost<ComponentForm>,
+) -> Response {
+    save(state, post, None).await
 }
 
-pub async fn update(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
-    save(state, request, Some(id)).await
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    _: Caller<Admin>,
+    post: FormPost<ComponentForm>,
+) -> Response {
+    save(state, post, Some(id)).await
 }
 
 /// `POST /admin/components/{id}/delete`
-pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>, request: Request) -> Response {
-    if let Err(denied) = authorise(request.extensions(), Role::Admin) {
-        return denied.page();
-    }
-    match state.components.delete(id).await {
-        Ok(()) | Err(ComponentStoreError::NotFound(_)) => Redirect::to("/admin/components").into_response(),
-        Err(error) => {
-            tracing::error!(error = &error as &dyn std::error::Error, "cannot delete a component");
-            plain_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The component could not be deleted right now. Try again shortly.",
-            )
-        }
+pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>, _: Caller<Admin>) -> Response {
+    match state.services.delete_component(id).await {
+        Ok(()) => Redirect::to("/admin/components").into_response(),
+        Err(error) => plain_error(super::error::status_of(&error), &error.to_string()),
     }
 }

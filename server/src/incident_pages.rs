@@ -202,7 +202,8 @@ impl IncidentPages {
 #[async_trait::async_trait]
 impl IncidentBackend for IncidentPages {
     async fn list(&self, query: &IncidentQuery) -> Result<IncidentList, String> {
-        let filter = IncidentFilter { severity: query.severity, status: query.status, active: None };
+        let filter =
+            IncidentFilter { severity: query.severity, status: query.status, ..IncidentFilter::default() };
         let incidents = self.incidents.list(&filter).await.map_err(|error| {
             tracing::error!(error = &error as &dyn std::error::Error, "could not list incidents");
             "The incidents cannot be read right now.".to_owned()

@@ -64,6 +64,48 @@ pub struct IncidentFilter {
     pub status: Option<PublicStatus>,
     /// `Some(true)`: unresolved only; `Some(false)`: resolved only.
     pub active: Option<bool>,
+    /// Only incidents after this one in the list's order (the next page).
+    pub after: Option<IncidentCursor>,
+    /// At most this many.
+    pub limit: Option<usize>,
+}
+
+/// A place in the incident list's order (severity, then declaration time,
+/// then id), written into API links as `SEV2.1700000000000.15`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IncidentCursor {
+    pub severity: Severity,
+    pub declared_at: i64,
+    pub id: i64,
+}
+
+impl IncidentCursor {
+    /// The cursor that continues after `incident`.
+    pub fn after(incident: &Incident) -> IncidentCursor {
+        IncidentCursor {
+            severity: incident.state.severity,
+            declared_at: incident.state.declared_at,
+            id: incident.id,
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        format!("{}.{}.{}", self.severity.as_str(), self.declared_at, self.id)
+    }
+
+    pub fn parse(raw: &str) -> Option<IncidentCursor> {
+        let mut parts = raw.trim().splitn(3, '.');
+        let severity = Severity::parse(parts.next()?).ok()?;
+        let declared_at = parts.next()?.parse().ok()?;
+        let id = parts.next()?.parse().ok()?;
+        Some(IncidentCursor { severity, declared_at, id })
+    }
+}
+
+/// A value bound into a query built at run time.
+enum Bind<'a> {
+    Text(&'a str),
+    Int(i64),
 }
 
 #[derive(Clone)]
@@ -216,28 +258,45 @@ impl Incidents {
     /// The filter runs in SQL; roles and components are read for the matches only.
     pub async fn list(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, IncidentError> {
         let mut conditions = Vec::new();
-        let mut binds: Vec<&str> = Vec::new();
+        let mut binds: Vec<Bind> = Vec::new();
+        let mut bind = |value: Bind<'static>| {
+            binds.push(value);
+            format!("${}", binds.len())
+        };
         if let Some(severity) = filter.severity {
-            binds.push(severity.as_str());
-            conditions.push(format!("severity = ${}", binds.len()));
+            conditions.push(format!("severity = {}", bind(Bind::Text(severity.as_str()))));
         }
         if let Some(status) = filter.status {
-            binds.push(status.as_str());
-            conditions.push(format!("status = ${}", binds.len()));
+            conditions.push(format!("status = {}", bind(Bind::Text(status.as_str()))));
         }
         if let Some(active) = filter.active {
-            binds.push(PublicStatus::Resolved.as_str());
-            conditions.push(format!("status {} ${}", if active { "<>" } else { "=" }, binds.len()));
+            let resolved = bind(Bind::Text(PublicStatus::Resolved.as_str()));
+            conditions.push(format!("status {} {resolved}", if active { "<>" } else { "=" }));
+        }
+        if let Some(after) = filter.after {
+            let (severity, at, id) = (
+                bind(Bind::Text(after.severity.as_str())),
+                bind(Bind::Int(after.declared_at)),
+                bind(Bind::Int(after.id)),
+            );
+            conditions.push(format!(
+                "(severity > {severity} OR (severity = {severity} AND \
+                 (declared_at > {at} OR (declared_at = {at} AND id > {id}))))"
+            ));
         }
         let filter_sql = if conditions.is_empty() {
             String::new()
         } else {
             format!(" WHERE {}", conditions.join(" AND "))
         };
-        let sql = format!("{SELECT_INCIDENT}{filter_sql} ORDER BY severity, declared_at");
+        let limit_sql = filter.limit.map(|limit| format!(" LIMIT {limit}")).unwrap_or_default();
+        let sql = format!("{SELECT_INCIDENT}{filter_sql} ORDER BY severity, declared_at, id{limit_sql}");
         let mut query = sqlx::query_as::<_, IncidentRecord>(&sql);
-        for value in &binds {
-            query = query.bind(*value);
+        for value in binds {
+            query = match value {
+                Bind::Text(text) => query.bind(text),
+                Bind::Int(int) => query.bind(int),
+            };
         }
         let mut incidents = query
             .fetch_all(&self.db.pool)
@@ -262,10 +321,23 @@ impl Incidents {
 
     /// The timeline, oldest first.
     pub async fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>, IncidentError> {
-        let rows: Vec<(i64, i64, i64, String, String)> = sqlx::query_as(
-            "SELECT id, incident_id, at, actor, payload FROM incident_events WHERE incident_id = $1 ORDER BY id",
-        )
+        self.timeline_page(id, None, None).await
+    }
+
+    /// Timeline entries after the entry `after` (none: from the start), oldest first, at most `limit`.
+    pub async fn timeline_page(
+        &self,
+        id: i64,
+        after: Option<i64>,
+        limit: Option<usize>,
+    ) -> Result<Vec<TimelineEntry>, IncidentError> {
+        let limit_sql = limit.map(|limit| format!(" LIMIT {limit}")).unwrap_or_default();
+        let rows: Vec<(i64, i64, i64, String, String)> = sqlx::query_as(&format!(
+            "SELECT id, incident_id, at, actor, payload FROM incident_events \
+             WHERE incident_id = $1 AND id > $2 ORDER BY id{limit_sql}"
+        ))
         .bind(id)
+        .bind(after.unwrap_or(0))
         .fetch_all(&self.db.pool)
         .await?;
         rows.into_iter()

@@ -15,6 +15,17 @@ use std::time::Duration;
 /// Attempts per delivery, and the wait before the second (doubling after).
 pub const ATTEMPTS: u32 = 6;
 pub const FIRST_RETRY: Duration = Duration::from_millis(250);
+/// The waits between attempts: [`FIRST_RETRY`], doubling.
+fn retry_schedule() -> impl Iterator<Item = Duration> {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(FIRST_RETRY)
+        .with_factor(2.0)
+        .with_max_delay(FIRST_RETRY * 2u32.pow(ATTEMPTS))
+        .with_max_times(ATTEMPTS as usize - 1)
+        .build()
+}
+
 /// How long one attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -228,7 +239,7 @@ impl Webhooks {
 
     async fn deliver(&self, hook: &Webhook, incident_id: i64, title: &str, entry: &TimelineEntry) {
         let Some(body) = payload(hook.format, incident_id, title, entry) else { return };
-        let mut wait = FIRST_RETRY;
+        let mut waits = retry_schedule();
         for attempt in 1..=ATTEMPTS {
             let result = self.client.post(&hook.url).json(&body).send().await;
             let (status, error) = match &result {
@@ -264,10 +275,7 @@ impl Webhooks {
                     tracing::warn!(webhook.id = hook.id, attempts = ATTEMPTS, "webhook delivery given up");
                     return;
                 }
-                _ => {
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                }
+                _ => tokio::time::sleep(waits.next().unwrap_or(FIRST_RETRY)).await,
             }
         }
     }
@@ -276,6 +284,12 @@ impl Webhooks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failing_receiver_is_tried_six_times_with_doubling_waits() {
+        let waits: Vec<u128> = retry_schedule().map(|d| d.as_millis()).collect();
+        assert_eq!(waits, [250, 500, 1000, 2000, 4000], "five waits between six attempts");
+    }
 
     #[test]
     fn urls_are_http_or_https_with_a_host() {

@@ -332,6 +332,52 @@ on_both_backends! {
         let sev1 = get_json(&client, &app, "/api/v1/incidents?severity=SEV1").await;
         assert_eq!(sev1.as_array().unwrap().len(), 1);
     }
+
+    async fn the_incident_list_and_a_timeline_come_a_page_at_a_time(app) {
+        let client = app.signed_in("ic@example.com", Role::Responder).await;
+        for (title, severity) in [("C", "SEV3"), ("A", "SEV1"), ("B1", "SEV2"), ("B2", "SEV2")] {
+            let mut body = sev2(title);
+            body["severity"] = json!(severity);
+            declare(&client, &app, body).await;
+        }
+        // Follow the Link headers: every incident once, in the list's order.
+        let (mut seen, mut next, mut pages) = (Vec::new(), Some("/api/v1/incidents?limit=3".to_owned()), 0);
+        while let Some(path) = next.take() {
+            let response = app.get(&client, &path).await;
+            assert_eq!(response.status(), 200, "GET {path}");
+            next = response.headers().get("link").map(|link| {
+                let link = link.to_str().unwrap();
+                assert!(link.ends_with("; rel=\"next\""), "{link}");
+                link[1..link.find('>').unwrap()].to_owned()
+            });
+            let page: Value = response.json().await.unwrap();
+            seen.extend(page.as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap().to_owned()));
+            pages += 1;
+        }
+        assert_eq!((seen, pages), (vec!["A".to_owned(), "B1".into(), "B2".into(), "C".into()], 2));
+
+        // A timeline page after the declaration.
+        let id = get_json(&client, &app, "/api/v1/incidents?severity=SEV1").await[0]["id"].as_i64().unwrap();
+        for text in ["one", "two"] {
+            let (status, _) = post_json(&client, &app, &format!("/api/v1/incidents/{id}/notes"), json!({"text": text})).await;
+            assert_eq!(status, 200);
+        }
+        let first = app.get(&client, &format!("/api/v1/incidents/{id}/timeline?limit=2")).await;
+        let link = first.headers()["link"].to_str().unwrap().to_owned();
+        assert_eq!(first.json::<Value>().await.unwrap().as_array().unwrap().len(), 2);
+        let rest = get_json(&client, &app, &link[1..link.find('>').unwrap()]).await;
+        assert_eq!(rest.as_array().unwrap().len(), 1, "the second note: {rest}");
+
+        // Bad paging input is refused by field, in the API's error shape.
+        for (path, field) in [("/api/v1/incidents?limit=0", "limit"), ("/api/v1/incidents?cursor=x", "cursor")] {
+            let response = app.get(&client, path).await;
+            assert_eq!(response.status(), 422, "{path}");
+            assert_eq!(response.json::<Value>().await.unwrap()["error"]["field"], field, "{path}");
+        }
+        let response = app.get(&client, "/api/v1/incidents?limit=many").await;
+        assert_eq!(response.status(), 400);
+        assert!(response.json::<Value>().await.unwrap()["error"]["message"].is_string());
+    }
 }
 
 #[tokio::test]

@@ -138,6 +138,18 @@ async fn budget_of(client: &kube::Client, namespace: &str, labels: &BTreeMap<Str
         .unwrap_or_else(|| "(unknown)".into())
 }
 
+/// The waits between eviction rounds: [`FIRST_RETRY`], doubling up to [`LONGEST_RETRY`];
+/// the drain's deadline, not a count, ends them.
+fn retry_schedule() -> impl Iterator<Item = Duration> {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(FIRST_RETRY)
+        .with_factor(2.0)
+        .with_max_delay(LONGEST_RETRY)
+        .without_max_times()
+        .build()
+}
+
 /// Evicts every pod the plan names, retrying budget refusals until [`DRAIN_BOUND`].
 pub async fn run(client: &kube::Client, node: &str, progress: Progress<'_>) -> ActResult<DrainReport> {
     run_bounded(client, node, progress, DRAIN_BOUND).await
@@ -160,7 +172,8 @@ pub async fn run_bounded(
         }
     }
     let mut attempts: BTreeMap<String, u32> = BTreeMap::new();
-    let mut wait = FIRST_RETRY;
+    let mut waits = retry_schedule();
+    let mut wait = waits.next().unwrap_or(LONGEST_RETRY);
     loop {
         let mut refused: Vec<(Pod, String)> = Vec::new();
         for pod in std::mem::take(&mut remaining) {
@@ -207,7 +220,7 @@ pub async fn run_bounded(
             return Ok(report);
         }
         tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(LONGEST_RETRY);
+        wait = waits.next().unwrap_or(LONGEST_RETRY);
         remaining = refused.into_iter().map(|(pod, _)| pod).collect();
     }
 }
@@ -215,6 +228,12 @@ pub async fn run_bounded(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn budget_refusals_are_retried_sooner_first_and_at_most_every_five_seconds() {
+        let waits: Vec<u128> = retry_schedule().take(6).map(|d| d.as_millis()).collect();
+        assert_eq!(waits, [500, 1000, 2000, 4000, 5000, 5000]);
+    }
 
     fn pod(owner: Option<&str>, mirror: bool, phase: &str) -> Pod {
         serde_json::from_value(serde_json::json!({

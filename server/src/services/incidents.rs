@@ -5,7 +5,7 @@
 use super::Principal;
 use super::{ServiceError, ServiceResult, Services};
 use crate::accounts::AccountError;
-use crate::incidents::{Incident, IncidentError, IncidentFilter, TimelineEntry};
+use crate::incidents::{Incident, IncidentCursor, IncidentError, IncidentFilter, TimelineEntry};
 use domain::component::ComponentKey;
 use domain::incident::{
     Declaration, DeclarationForm, FieldError, IncidentRole, Phase, PublicStatus, Severity, Text,
@@ -84,6 +84,47 @@ pub struct ListInput {
     pub severity: Option<String>,
     pub status: Option<String>,
     pub active: Option<bool>,
+    pub page: PageInput,
+}
+
+/// A page of a list, as typed: how many, and the cursor a previous page answered.
+#[derive(Clone, Debug, Default)]
+pub struct PageInput {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Lists answer this many items unless asked for fewer.
+pub const DEFAULT_PAGE: u32 = 100;
+/// And never more than this many.
+pub const LARGEST_PAGE: u32 = 500;
+
+impl PageInput {
+    fn limit(&self) -> Result<usize, FieldError> {
+        match self.limit.unwrap_or(DEFAULT_PAGE) {
+            limit @ 1..=LARGEST_PAGE => Ok(limit as usize),
+            _ => Err(FieldError::new("limit", format!("limit is 1 to {LARGEST_PAGE}."))),
+        }
+    }
+
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty())
+    }
+}
+
+/// One page of a list, and the cursor of the next when there is more.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// Cuts the one extra item fetched to tell whether there is a next page.
+fn paged<T>(mut items: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> String) -> Page<T> {
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = if more { items.last().map(cursor_of) } else { None };
+    Page { items, next }
 }
 
 impl ListInput {
@@ -96,7 +137,18 @@ impl ListInput {
         let status = given(&self.status)
             .map(|raw| PublicStatus::parse(&raw).map_err(|e| FieldError::new("status", e.to_string())))
             .transpose()?;
-        Ok(IncidentFilter { severity, status, active: self.active })
+        let after = match self.page.cursor() {
+            Some(raw) => Some(IncidentCursor::parse(raw).ok_or_else(|| {
+                FieldError::new(
+                    "cursor",
+                    "The cursor is not one this list answered; start from the first page.",
+                )
+            })?),
+            None => None,
+        };
+        // One more than asked, to know whether a next page exists.
+        let limit = Some(self.page.limit()? + 1);
+        Ok(IncidentFilter { severity, status, active: self.active, after, limit })
     }
 }
 
@@ -205,16 +257,35 @@ impl Services {
         self.incidents.get(id).await?.ok_or_else(|| IncidentError::NotFound(id).into())
     }
 
-    /// Incidents matching the input, worst severity first, then oldest first.
-    pub async fn incidents(&self, input: &ListInput) -> ServiceResult<Vec<Incident>> {
+    /// A page of the incidents matching the input, worst severity first, then oldest first.
+    pub async fn incidents(&self, input: &ListInput) -> ServiceResult<Page<Incident>> {
         let filter = input.filter()?;
-        Ok(self.incidents.list(&filter).await?)
+        let limit = input.page.limit()?;
+        let incidents = self.incidents.list(&filter).await?;
+        Ok(paged(incidents, limit, |incident| IncidentCursor::after(incident).encode()))
     }
 
-    /// An incident's timeline, oldest first.
+    /// An incident's whole timeline, oldest first.
     pub async fn timeline(&self, id: i64) -> ServiceResult<Vec<TimelineEntry>> {
         self.incident(id).await?;
         Ok(self.incidents.timeline(id).await?)
+    }
+
+    /// A page of an incident's timeline, oldest first.
+    pub async fn timeline_page(&self, id: i64, page: &PageInput) -> ServiceResult<Page<TimelineEntry>> {
+        let limit = page.limit()?;
+        let after = match page.cursor() {
+            Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
+                FieldError::new(
+                    "cursor",
+                    "The cursor is not one this timeline answered; start from the first page.",
+                )
+            })?),
+            None => None,
+        };
+        self.incident(id).await?;
+        let entries = self.incidents.timeline_page(id, after, Some(limit + 1)).await?;
+        Ok(paged(entries, limit, |entry| entry.id.to_string()))
     }
 }
 
@@ -235,6 +306,27 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(blank_and_one.command().unwrap(), Command::ChangeSeverity(Severity::Sev1));
+    }
+
+    #[test]
+    fn a_page_has_a_next_cursor_only_when_more_was_found() {
+        let page = paged(vec![1, 2, 3], 2, |n| n.to_string());
+        assert_eq!((page.items, page.next.as_deref()), (vec![1, 2], Some("2")));
+        let last = paged(vec![3], 2, |n| n.to_string());
+        assert_eq!((last.items, last.next), (vec![3], None));
+    }
+
+    #[test]
+    fn a_page_size_out_of_range_or_a_foreign_cursor_is_refused_by_field() {
+        let input = ListInput { page: PageInput { limit: Some(0), cursor: None }, ..Default::default() };
+        assert_eq!(input.filter().unwrap_err().field, "limit");
+        let input = ListInput {
+            page: PageInput { limit: None, cursor: Some("yesterday".into()) },
+            ..Default::default()
+        };
+        assert_eq!(input.filter().unwrap_err().field, "cursor");
+        let cursor = IncidentCursor { severity: Severity::Sev2, declared_at: 1_700_000_000_000, id: 15 };
+        assert_eq!(IncidentCursor::parse(&cursor.encode()), Some(cursor));
     }
 
     #[test]

@@ -49,6 +49,13 @@ pub trait IncidentStore: Send + Sync + 'static {
     async fn get(&self, id: i64) -> Result<Option<Incident>, IncidentError>;
     async fn list(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, IncidentError>;
     async fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>, IncidentError>;
+    /// Entries after the entry `after`, oldest first, at most `limit`.
+    async fn timeline_page(
+        &self,
+        id: i64,
+        after: Option<i64>,
+        limit: Option<usize>,
+    ) -> Result<Vec<TimelineEntry>, IncidentError>;
 }
 
 #[async_trait::async_trait]
@@ -83,6 +90,15 @@ impl IncidentStore for Incidents {
 
     async fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>, IncidentError> {
         Incidents::timeline(self, id).await
+    }
+
+    async fn timeline_page(
+        &self,
+        id: i64,
+        after: Option<i64>,
+        limit: Option<usize>,
+    ) -> Result<Vec<TimelineEntry>, IncidentError> {
+        Incidents::timeline_page(self, id, after, limit).await
     }
 }
 

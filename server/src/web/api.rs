@@ -3,10 +3,10 @@
 
 use super::AppState;
 use super::error::api_error;
-use super::extract::{Caller, Responder};
+use super::extract::{ApiQuery, Caller, Responder};
 use app::domain::component::ComponentKey;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde::Deserialize;
@@ -59,7 +59,7 @@ pub async fn uptime(
     State(state): State<AppState>,
     Path((kind, name)): Path<(String, String)>,
     _: Caller<Responder>,
-    Query(query): Query<UptimeQuery>,
+    ApiQuery(query): ApiQuery<UptimeQuery>,
 ) -> Response {
     let Some(key) = ComponentKey::parse(&format!("{kind}/{name}")) else {
         return api_error(

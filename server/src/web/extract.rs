@@ -1,6 +1,6 @@
 //! Extractors every handler shares: the caller, authorised for the least role
 //! a route needs ([`Caller`]), a JSON body read with the API's error shape
-//! ([`ApiJson`]), and a form body that keeps the request for re-rendering the
+//! ([`ApiJson`]) or query string ([`ApiQuery`]), and a form body that keeps the request for re-rendering the
 //! page ([`FormPost`]).
 
 use super::MAX_BODY_BYTES;
@@ -95,6 +95,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let body: &[u8] = if empty { b"{}" } else { &bytes };
         serde_json::from_slice(body).map(ApiJson).map_err(|error| {
             api_error(StatusCode::BAD_REQUEST, &format!("The body is not the JSON expected: {error}."), None)
+        })
+    }
+}
+
+/// A query string for the JSON API; one that does not match `T` is refused 400
+/// with the API's error body.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query).map(ApiQuery).map_err(|error| {
+            api_error(
+                StatusCode::BAD_REQUEST,
+                &format!("The query string is not as expected: {error}."),
+                None,
+            )
         })
     }
 }

@@ -5,14 +5,14 @@
 
 use super::AppState;
 use super::error::{ApiError, ApiErrorDetail, api_error};
-use super::extract::{ApiJson, Caller, Responder};
+use super::extract::{ApiJson, ApiQuery, Caller, Responder};
 use crate::incident_pages::{incident_view, tiles_by_key, timeline_line};
 use crate::incidents::TimelineEntry;
-use crate::services::incidents::{ListInput, RoleInput, TransitionInput};
+use crate::services::incidents::{ListInput, PageInput, RoleInput, TransitionInput};
 use crate::services::{ServiceError, ServiceResult};
 use app::incidents::{IncidentView, TimelineLine};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use domain::incident::DeclarationForm;
 use http::{StatusCode, header};
@@ -92,6 +92,37 @@ pub struct ListQuery {
     status: Option<String>,
     /// true: unresolved only; false: resolved only.
     active: Option<bool>,
+    /// At most this many (1 to 500; default 100).
+    limit: Option<u32>,
+    /// Continue after the previous page: the cursor from its `Link: <…>; rel="next"` header.
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// At most this many (1 to 500; default 100).
+    limit: Option<u32>,
+    /// Continue after the previous page: the cursor from its `Link: <…>; rel="next"` header.
+    cursor: Option<String>,
+}
+
+/// A page of a list as JSON, with `Link: <path?…&cursor=…>; rel="next"` when there is more.
+fn page_response<T: Serialize>(
+    items: Vec<T>,
+    next: Option<String>,
+    path: &str,
+    mut query: Vec<(&str, String)>,
+) -> Response {
+    let mut response = Json(items).into_response();
+    if let Some(cursor) = next {
+        query.push(("cursor", cursor));
+        let link =
+            format!("<{path}?{}>; rel=\"next\"", serde_urlencoded::to_string(&query).unwrap_or_default());
+        if let Ok(value) = http::HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    response
 }
 
 #[derive(OpenApi)]
@@ -164,20 +195,40 @@ async fn changed(state: &AppState, id: i64, outcome: ServiceResult<Vec<TimelineE
     }
 }
 
-/// List incidents, worst severity first, then oldest first.
+/// List incidents, worst severity first, then oldest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(ListQuery),
-    responses((status = 200, body = Vec<IncidentView>), (status = 400, body = ApiError), (status = 401, body = ApiError),
+    responses((status = 200, body = Vec<IncidentView>,
+            headers(("link" = String, description = "`<…&cursor=…>; rel=\"next\"` when there is a next page"))),
+        (status = 400, body = ApiError), (status = 401, body = ApiError),
         (status = 403, body = ApiError), (status = 422, body = ApiError), (status = 503, body = ApiError)))]
 pub async fn list(
     State(state): State<AppState>,
     _: Caller<Responder>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Response {
-    let input = ListInput { severity: query.severity, status: query.status, active: query.active };
+    let mut again: Vec<(&str, String)> = Vec::new();
+    for (name, value) in [("severity", &query.severity), ("status", &query.status)] {
+        if let Some(value) = value {
+            again.push((name, value.clone()));
+        }
+    }
+    if let Some(active) = query.active {
+        again.push(("active", active.to_string()));
+    }
+    if let Some(limit) = query.limit {
+        again.push(("limit", limit.to_string()));
+    }
+    let input = ListInput {
+        severity: query.severity,
+        status: query.status,
+        active: query.active,
+        page: PageInput { limit: query.limit, cursor: query.cursor },
+    };
     match state.services.incidents(&input).await {
-        Ok(incidents) => {
+        Ok(page) => {
             let (tiles, now) = (tiles_by_key(state.live.as_ref()), crate::db::now_millis());
-            Json(incidents.iter().map(|i| incident_view(i, &tiles, now)).collect::<Vec<_>>()).into_response()
+            let views = page.items.iter().map(|i| incident_view(i, &tiles, now)).collect();
+            page_response::<IncidentView>(views, page.next, "/api/v1/incidents", again)
         }
         Err(error) => error.into_response(),
     }
@@ -283,13 +334,32 @@ pub async fn add_note(
     changed(&state, id, state.services.add_note(&principal, id, &body.text, body.decision).await).await
 }
 
-/// The timeline, oldest first.
-#[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "incidents", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<TimelineLine>), (status = 400, body = ApiError), (status = 401, body = ApiError),
-        (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 503, body = ApiError)))]
-pub async fn timeline(State(state): State<AppState>, Path(id): Path<i64>, _: Caller<Responder>) -> Response {
-    match state.services.timeline(id).await {
-        Ok(entries) => Json(entries.iter().map(timeline_line).collect::<Vec<_>>()).into_response(),
+/// The timeline, oldest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "incidents", params(("id" = i64, Path), PageQuery),
+    responses((status = 200, body = Vec<TimelineLine>,
+            headers(("link" = String, description = "`<…&cursor=…>; rel=\"next\"` when there is a next page"))),
+        (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ApiError),
+        (status = 503, body = ApiError)))]
+pub async fn timeline(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    _: Caller<Responder>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Response {
+    let again: Vec<(&str, String)> =
+        query.limit.map(|limit| ("limit", limit.to_string())).into_iter().collect();
+    let page = PageInput { limit: query.limit, cursor: query.cursor };
+    match state.services.timeline_page(id, &page).await {
+        Ok(page) => {
+            let lines = page.items.iter().map(timeline_line).collect();
+            page_response::<TimelineLine>(
+                lines,
+                page.next,
+                &format!("/api/v1/incidents/{id}/timeline"),
+                again,
+            )
+        }
         Err(error) => error.into_response(),
     }
 }

@@ -7,17 +7,20 @@
 
 pub mod actuator;
 pub mod drain;
+mod record;
+
+pub use record::{ActionError, ActionRecord, Preview};
 
 use crate::cluster::watch::Live;
 use crate::components::Components;
-use crate::db::{Database, DbError, now_millis};
+use crate::db::{Database, now_millis};
 use crate::events::EventHub;
 use crate::incidents::{IncidentError, Incidents, append_event, live_data};
-use actuator::{Actuator, DryRun};
-use app::domain::action::{ActionFailure, ActionSpec, ActionStatus, Step, WorkloadKind, check_step, may_act};
+use actuator::Actuator;
+use app::domain::action::{ActionSpec, ActionStatus, Step, WorkloadKind, check_step, may_act};
 use app::domain::incident_lifecycle::{Actor, Refusal, TimelineEvent};
 use drain::PodProgress;
-use serde::{Deserialize, Serialize};
+use record::{ActionRow, COLUMNS, from_row};
 use serde_json::json;
 use sqlx::{Any, Transaction};
 use std::sync::{Arc, Mutex};
@@ -26,117 +29,6 @@ use std::time::Duration;
 /// How long a confirmation waits for its action to finish before answering
 /// "executing" (a drain may go on; the room follows it live).
 const WAIT_FOR_RESULT: Duration = Duration::from_secs(10);
-
-/// The preview shown before confirming.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Preview {
-    pub dry_run: DryRun,
-    /// Service components whose workloads the action touches.
-    pub components: Vec<String>,
-}
-
-/// An action as stored.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ActionRecord {
-    pub id: i64,
-    pub incident_id: i64,
-    pub spec: ActionSpec,
-    pub description: String,
-    pub status: ActionStatus,
-    pub planned_by: String,
-    pub planned_at: i64,
-    pub preview: Option<Preview>,
-    pub confirmed_by: Option<String>,
-    pub confirmed_at: Option<i64>,
-    pub result: Option<String>,
-    pub undo: Option<ActionSpec>,
-    pub failure: Option<String>,
-    pub finished_at: Option<i64>,
-    pub undone_by: Option<String>,
-    pub undone_at: Option<i64>,
-    pub progress: Vec<PodProgress>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ActionError {
-    #[error("there is no action {0} on this incident")]
-    NotFound(i64),
-    #[error(transparent)]
-    Incident(#[from] IncidentError),
-    #[error(transparent)]
-    Refused(#[from] Refusal),
-    /// The dry run failed: nothing was planned further and nothing changed.
-    #[error("{}", .0.plain_words())]
-    DryRunFailed(ActionFailure),
-    #[error("{message}")]
-    Field { field: &'static str, message: String },
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<sqlx::Error> for ActionError {
-    fn from(error: sqlx::Error) -> Self {
-        ActionError::Db(DbError::Query(error))
-    }
-}
-
-type Row = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-);
-
-const COLUMNS: &str = "id, incident_id, spec, status, planned_by, planned_at, preview, confirmed_by, confirmed_at, \
-     result, undo, failure, finished_at, undone_by, undone_at, progress";
-
-fn from_row(row: Row) -> Option<ActionRecord> {
-    let (
-        id,
-        incident_id,
-        spec,
-        status,
-        planned_by,
-        planned_at,
-        preview,
-        confirmed_by,
-        confirmed_at,
-        result,
-        undo,
-    ) = (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10);
-    let spec: ActionSpec = serde_json::from_str(&spec).ok()?;
-    Some(ActionRecord {
-        id,
-        incident_id,
-        description: spec.to_string(),
-        spec,
-        status: ActionStatus::parse(&status)?,
-        planned_by,
-        planned_at,
-        preview: preview.and_then(|p| serde_json::from_str(&p).ok()),
-        confirmed_by,
-        confirmed_at,
-        result,
-        undo: undo.and_then(|u| serde_json::from_str(&u).ok()),
-        failure: row.11,
-        finished_at: row.12,
-        undone_by: row.13,
-        undone_at: row.14,
-        progress: row.15.and_then(|p| serde_json::from_str(&p).ok()).unwrap_or_default(),
-    })
-}
 
 /// Whether this run is the action itself or its undo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,7 +60,7 @@ impl Actions {
     }
 
     pub async fn list(&self, incident_id: i64) -> Result<Vec<ActionRecord>, ActionError> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let rows: Vec<ActionRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM incident_actions WHERE incident_id = $1 ORDER BY id DESC"
         ))
         .bind(incident_id)
@@ -178,7 +70,7 @@ impl Actions {
     }
 
     pub async fn get(&self, incident_id: i64, id: i64) -> Result<ActionRecord, ActionError> {
-        let row: Option<Row> = sqlx::query_as(&format!(
+        let row: Option<ActionRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM incident_actions WHERE id = $1 AND incident_id = $2"
         ))
         .bind(id)
@@ -493,7 +385,7 @@ impl Actions {
     /// Actions left executing by a previous process (it stopped mid-way) are
     /// marked failed, with a timeline event telling people to check the cluster.
     pub async fn recover_interrupted(&self) -> Result<usize, ActionError> {
-        let rows: Vec<Row> =
+        let rows: Vec<ActionRow> =
             sqlx::query_as(&format!("SELECT {COLUMNS} FROM incident_actions WHERE status = 'executing'"))
                 .fetch_all(&self.db.pool)
                 .await?;

@@ -83,7 +83,8 @@ impl Application {
             }
         }
         let live = Live::new(crate::db::now_millis());
-        let actuator = crate::actions::actuator::Actuator::new(client.clone());
+        let actuator: Arc<dyn crate::services::ports::ClusterActuator> =
+            Arc::new(crate::actions::actuator::Actuator::new(client.clone()));
         let watchers = crate::cluster::watch::spawn(client, live.clone());
         let board = Arc::new(RwLock::new(Board::default()));
         let history = History::new(db.clone());
@@ -168,7 +169,7 @@ impl Application {
         let templates = crate::updates::Templates::new(db.clone());
         let services = crate::services::Services {
             incidents: Arc::new(incidents.clone()),
-            actions: actions.clone(),
+            actions: Arc::new(actions.clone()),
             templates: templates.clone(),
             notifier: Arc::new(webhooks.clone()),
             accounts: accounts.clone(),

@@ -16,7 +16,7 @@ use crate::components::Components;
 use crate::db::{Database, now_millis};
 use crate::events::EventHub;
 use crate::incidents::{IncidentError, Incidents, append_event, live_data};
-use actuator::Actuator;
+use crate::services::ports::ClusterActuator;
 use app::domain::action::{ActionSpec, ActionStatus, Step, WorkloadKind, check_step, may_act};
 use app::domain::incident_lifecycle::{Actor, Refusal, TimelineEvent};
 use drain::PodProgress;
@@ -42,7 +42,7 @@ pub struct Actions {
     db: Database,
     hub: Arc<EventHub>,
     incidents: Incidents,
-    actuator: Actuator,
+    actuator: Arc<dyn ClusterActuator>,
     live: Arc<Live>,
     components: Components,
 }
@@ -52,7 +52,7 @@ impl Actions {
         db: Database,
         hub: Arc<EventHub>,
         incidents: Incidents,
-        actuator: Actuator,
+        actuator: Arc<dyn ClusterActuator>,
         live: Arc<Live>,
         components: Components,
     ) -> Actions {

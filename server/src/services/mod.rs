@@ -23,7 +23,7 @@ use crate::tokens::ApiToken;
 use app::live::LiveBackend;
 use domain::incident_lifecycle::Actor;
 use domain::role::Role;
-use ports::{Clock, IncidentStore, Notifier};
+use ports::{ActionStore, Clock, IncidentStore, Notifier};
 use std::sync::Arc;
 
 /// The caller of a use case: a signed-in account or an API token.
@@ -59,7 +59,7 @@ impl Principal {
 #[derive(Clone)]
 pub struct Services {
     pub incidents: Arc<dyn IncidentStore>,
-    pub actions: crate::actions::Actions,
+    pub actions: Arc<dyn ActionStore>,
     pub templates: crate::updates::Templates,
     pub notifier: Arc<dyn Notifier>,
     pub accounts: Accounts,

@@ -1,7 +1,11 @@
 //! The ports the services act through, held as `Arc<dyn …>` so that tests can
 //! put a fixed clock or another store behind them.
 
+use crate::actions::actuator::{ActResult, Actuator, Done, DryRun};
+use crate::actions::drain::Progress;
+use crate::actions::{ActionError, ActionRecord, Actions};
 use crate::incidents::{Incident, IncidentError, IncidentFilter, Incidents, TimelineEntry};
+use domain::action::ActionSpec;
 use domain::incident::Declaration;
 use domain::incident_lifecycle::{Actor, Command, Person};
 
@@ -111,5 +115,101 @@ pub trait Notifier: Send + Sync + 'static {
 impl Notifier for crate::webhooks::Webhooks {
     fn updates_published(&self, incident_id: i64, title: &str, entries: &[TimelineEntry]) {
         self.dispatch(incident_id, title, entries);
+    }
+}
+
+/// Where containment actions and their lifecycle (plan, preview, confirm, undo) are kept.
+#[async_trait::async_trait]
+pub trait ActionStore: Send + Sync + 'static {
+    /// An incident's actions, newest first.
+    async fn list(&self, incident_id: i64) -> Result<Vec<ActionRecord>, ActionError>;
+    async fn get(&self, incident_id: i64, id: i64) -> Result<ActionRecord, ActionError>;
+    async fn plan(
+        &self,
+        incident_id: i64,
+        actor: &Actor,
+        spec: ActionSpec,
+    ) -> Result<ActionRecord, ActionError>;
+    /// Runs the dry run and stores the preview; changes nothing in the cluster.
+    async fn preview(&self, incident_id: i64, id: i64, actor: &Actor) -> Result<ActionRecord, ActionError>;
+    /// Runs the action once for `key`.
+    async fn confirm(
+        &self,
+        incident_id: i64,
+        id: i64,
+        actor: &Actor,
+        key: &str,
+    ) -> Result<ActionRecord, ActionError>;
+    /// Runs the recorded undo once for `key`.
+    async fn undo(
+        &self,
+        incident_id: i64,
+        id: i64,
+        actor: &Actor,
+        key: &str,
+    ) -> Result<ActionRecord, ActionError>;
+}
+
+#[async_trait::async_trait]
+impl ActionStore for Actions {
+    async fn list(&self, incident_id: i64) -> Result<Vec<ActionRecord>, ActionError> {
+        Actions::list(self, incident_id).await
+    }
+
+    async fn get(&self, incident_id: i64, id: i64) -> Result<ActionRecord, ActionError> {
+        Actions::get(self, incident_id, id).await
+    }
+
+    async fn plan(
+        &self,
+        incident_id: i64,
+        actor: &Actor,
+        spec: ActionSpec,
+    ) -> Result<ActionRecord, ActionError> {
+        Actions::plan(self, incident_id, actor, spec).await
+    }
+
+    async fn preview(&self, incident_id: i64, id: i64, actor: &Actor) -> Result<ActionRecord, ActionError> {
+        Actions::preview(self, incident_id, id, actor).await
+    }
+
+    async fn confirm(
+        &self,
+        incident_id: i64,
+        id: i64,
+        actor: &Actor,
+        key: &str,
+    ) -> Result<ActionRecord, ActionError> {
+        Actions::confirm(self, incident_id, id, actor, key).await
+    }
+
+    async fn undo(
+        &self,
+        incident_id: i64,
+        id: i64,
+        actor: &Actor,
+        key: &str,
+    ) -> Result<ActionRecord, ActionError> {
+        Actions::undo(self, incident_id, id, actor, key).await
+    }
+}
+
+/// What changes the cluster: a server-side dry run, and the real run.
+#[async_trait::async_trait]
+pub trait ClusterActuator: Send + Sync + 'static {
+    /// The API checks everything and changes nothing.
+    async fn dry_run(&self, spec: &ActionSpec) -> ActResult<DryRun>;
+    /// Runs `spec` for real; a drain reports each pod through `progress`.
+    async fn execute(&self, spec: &ActionSpec, progress: Progress<'_>) -> ActResult<Done>;
+}
+
+#[async_trait::async_trait]
+impl ClusterActuator for Actuator {
+    async fn dry_run(&self, spec: &ActionSpec) -> ActResult<DryRun> {
+        Actuator::dry_run(self, spec).await
+    }
+
+    async fn execute(&self, spec: &ActionSpec, progress: Progress<'_>) -> ActResult<Done> {
+        Actuator::execute(self, spec, progress).await
     }
 }

@@ -1,4 +1,4 @@
-//! What the incident pages and the JSON API show of an incident, the server's
+//! What the incident pages show of an incident, the server's
 //! side of those pages ([`IncidentBackend`]), and the server functions that
 //! read through it. Changes go through form posts and the JSON API, which the
 //! server handles; nothing here writes.
@@ -12,9 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// An affected component with its live status (`None` when Wheelhouse does not know it now).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AffectedComponent {
-    #[cfg_attr(feature = "ssr", schema(value_type = String, example = "service/1"))]
     pub key: ComponentKey,
     pub name: String,
     pub status: Option<ComponentStatus>,
@@ -22,7 +20,6 @@ pub struct AffectedComponent {
 
 /// Someone holding a role on an incident.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RoleHolder {
     pub email: String,
     pub role: IncidentRole,
@@ -30,7 +27,6 @@ pub struct RoleHolder {
 
 /// An incident. Times are Unix milliseconds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct IncidentView {
     pub id: i64,
     pub title: String,
@@ -55,7 +51,6 @@ pub struct IncidentView {
 
 /// One timeline entry, as pages show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TimelineLine {
     pub id: i64,
     pub at: i64,
@@ -67,7 +62,6 @@ pub struct TimelineLine {
 
 /// What a dry run showed before confirming.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PreviewView {
     /// One line per object the action changes.
     pub changes: Vec<String>,
@@ -79,7 +73,6 @@ pub struct PreviewView {
 
 /// A containment action on an incident.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ActionView {
     pub id: i64,
     pub incident_id: i64,

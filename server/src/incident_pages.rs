@@ -61,22 +61,7 @@ pub fn action_view(action: &ActionRecord) -> ActionView {
         failure: action.failure.clone(),
         finished_at: action.finished_at,
         undone_by: action.undone_by.clone(),
-        progress: action
-            .progress
-            .iter()
-            .map(|p| match p {
-                PodProgress::Evicted { pod } => format!("{pod}: evicted"),
-                PodProgress::Waiting { pod, budget, attempts } => {
-                    format!(
-                        "{pod}: refused by the disruption budget {budget} ({attempts} tries so far); retrying"
-                    )
-                }
-                PodProgress::Blocked { pod, budget } => {
-                    format!("{pod}: blocked by the disruption budget {budget}")
-                }
-                PodProgress::Failed { pod, reason } => format!("{pod}: failed: {reason}"),
-            })
-            .collect(),
+        progress: action.progress.iter().map(PodProgress::describe).collect(),
     }
 }
 

@@ -138,6 +138,24 @@ async fn budget_of(client: &kube::Client, namespace: &str, labels: &BTreeMap<Str
         .unwrap_or_else(|| "(unknown)".into())
 }
 
+impl PodProgress {
+    /// The pod's state in a sentence.
+    pub fn describe(&self) -> String {
+        match self {
+            PodProgress::Evicted { pod } => format!("{pod}: evicted"),
+            PodProgress::Waiting { pod, budget, attempts } => {
+                format!(
+                    "{pod}: refused by the disruption budget {budget} ({attempts} tries so far); retrying"
+                )
+            }
+            PodProgress::Blocked { pod, budget } => {
+                format!("{pod}: blocked by the disruption budget {budget}")
+            }
+            PodProgress::Failed { pod, reason } => format!("{pod}: failed: {reason}"),
+        }
+    }
+}
+
 /// The waits between eviction rounds: [`FIRST_RETRY`], doubling up to [`LONGEST_RETRY`];
 /// the drain's deadline, not a count, ends them.
 fn retry_schedule() -> impl Iterator<Item = Duration> {

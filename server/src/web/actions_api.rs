@@ -3,13 +3,12 @@
 //! status, undo. The same role rules as the incident room, through the same services.
 
 use super::AppState;
+use super::dto::ActionDto;
 use super::error::ApiError;
 use super::extract::{ApiJson, Caller, Responder};
 use crate::actions::ActionRecord;
-use crate::incident_pages::action_view;
 use crate::services::ServiceResult;
 use crate::services::actions::Step;
-use app::incidents::ActionView;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -65,19 +64,19 @@ fn key_of(headers: &HeaderMap, body: &ConfirmRequest) -> String {
 
 fn answer(outcome: ServiceResult<ActionRecord>, created: bool) -> Response {
     match outcome {
-        Ok(action) if created => (StatusCode::CREATED, Json(action_view(&action))).into_response(),
-        Ok(action) => Json(action_view(&action)).into_response(),
+        Ok(action) if created => (StatusCode::CREATED, Json(ActionDto::from(&action))).into_response(),
+        Ok(action) => Json(ActionDto::from(&action)).into_response(),
         Err(error) => error.into_response(),
     }
 }
 
 /// The incident's actions, newest first.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/actions", tag = "actions", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<ActionView>), (status = 400, body = ApiError), (status = 401, body = ApiError),
+    responses((status = 200, body = Vec<ActionDto>), (status = 400, body = ApiError), (status = 401, body = ApiError),
         (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 503, body = ApiError)))]
 pub async fn list(State(state): State<AppState>, Path(id): Path<i64>, _: Caller<Responder>) -> Response {
     match state.services.actions(id).await {
-        Ok(actions) => Json(actions.iter().map(action_view).collect::<Vec<_>>()).into_response(),
+        Ok(actions) => Json(actions.iter().map(ActionDto::from).collect::<Vec<_>>()).into_response(),
         Err(error) => error.into_response(),
     }
 }
@@ -85,7 +84,7 @@ pub async fn list(State(state): State<AppState>, Path(id): Path<i64>, _: Caller<
 /// Plan an action (any responder may propose one).
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/actions", tag = "actions", params(("id" = i64, Path)),
     request_body = PlanRequest,
-    responses((status = 201, body = ActionView), (status = 400, body = ApiError), (status = 401, body = ApiError),
+    responses((status = 201, body = ActionDto), (status = 400, body = ApiError), (status = 401, body = ApiError),
         (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 413, body = ApiError),
         (status = 415, body = ApiError), (status = 422, body = ApiError), (status = 503, body = ApiError)))]
 pub async fn plan(
@@ -108,7 +107,7 @@ pub async fn plan(
 /// One action, with its progress.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/actions/{action}", tag = "actions",
     params(("id" = i64, Path), ("action" = i64, Path)),
-    responses((status = 200, body = ActionView), (status = 400, body = ApiError), (status = 401, body = ApiError),
+    responses((status = 200, body = ActionDto), (status = 400, body = ApiError), (status = 401, body = ApiError),
         (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 503, body = ApiError)))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -121,7 +120,7 @@ pub async fn get_one(
 /// Preview: a server-side dry run (`dryRun=All`) and the blast radius. Changes nothing.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/actions/{action}/preview", tag = "actions",
     params(("id" = i64, Path), ("action" = i64, Path)),
-    responses((status = 200, body = ActionView), (status = 400, body = ApiError), (status = 401, body = ApiError),
+    responses((status = 200, body = ActionDto), (status = 400, body = ApiError), (status = 401, body = ApiError),
         (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError),
         (status = 502, description = "The cluster refused the dry run", body = ApiError),
         (status = 503, description = "The cluster could not be reached", body = ApiError)))]
@@ -138,7 +137,7 @@ pub async fn preview(
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/actions/{action}/confirm", tag = "actions",
     params(("id" = i64, Path), ("action" = i64, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = ConfirmRequest,
-    responses((status = 200, body = ActionView), (status = 400, body = ApiError), (status = 401, body = ApiError),
+    responses((status = 200, body = ActionDto), (status = 400, body = ApiError), (status = 401, body = ApiError),
         (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError),
         (status = 413, body = ApiError), (status = 415, body = ApiError), (status = 422, body = ApiError),
         (status = 503, body = ApiError)))]
@@ -157,7 +156,7 @@ pub async fn confirm(
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/actions/{action}/undo", tag = "actions",
     params(("id" = i64, Path), ("action" = i64, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = ConfirmRequest,
-    responses((status = 200, body = ActionView), (status = 400, body = ApiError), (status = 401, body = ApiError),
+    responses((status = 200, body = ActionDto), (status = 400, body = ApiError), (status = 401, body = ApiError),
         (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError),
         (status = 413, body = ApiError), (status = 415, body = ApiError), (status = 422, body = ApiError),
         (status = 503, body = ApiError)))]

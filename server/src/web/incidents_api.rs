@@ -4,13 +4,13 @@
 //! `/api/v1/openapi.json` is generated from these handlers and types.
 
 use super::AppState;
+use super::dto::{ActionDto, IncidentDto, TimelineEntryDto};
 use super::error::{ApiError, ApiErrorDetail, api_error};
 use super::extract::{ApiJson, ApiQuery, Caller, Responder};
-use crate::incident_pages::{incident_view, tiles_by_key, timeline_line};
+use crate::incident_pages::tiles_by_key;
 use crate::incidents::TimelineEntry;
 use crate::services::incidents::{ListInput, PageInput, RoleInput, TransitionInput};
 use crate::services::{ServiceError, ServiceResult};
-use app::incidents::{IncidentView, TimelineLine};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -80,8 +80,8 @@ pub struct NoteRequest {
 /// An incident after a change, with the timeline events the change made.
 #[derive(Serialize, ToSchema)]
 pub struct IncidentChange {
-    incident: IncidentView,
-    events: Vec<TimelineLine>,
+    incident: IncidentDto,
+    events: Vec<TimelineEntryDto>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -135,7 +135,7 @@ fn page_response<T: Serialize>(
         super::updates::api_render, super::updates::api_publish, super::updates::api_list,
         super::updates::api_templates, super::updates::api_save_template
     ),
-    components(schemas(ApiError, ApiErrorDetail, IncidentView, TimelineLine, IncidentChange, app::incidents::ActionView)),
+    components(schemas(ApiError, ApiErrorDetail, IncidentDto, TimelineEntryDto, IncidentChange, ActionDto, super::dto::PreviewDto, super::dto::AffectedComponentDto, super::dto::RoleHolderDto)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
@@ -174,9 +174,9 @@ pub async fn openapi() -> Response {
     }
 }
 
-async fn view_of(state: &AppState, id: i64) -> ServiceResult<IncidentView> {
+async fn view_of(state: &AppState, id: i64) -> ServiceResult<IncidentDto> {
     let incident = state.services.incident(id).await?;
-    Ok(incident_view(&incident, &tiles_by_key(state.live.as_ref()), crate::db::now_millis()))
+    Ok(IncidentDto::new(&incident, &tiles_by_key(state.live.as_ref()), crate::db::now_millis()))
 }
 
 /// Answers the incident after a change, with the timeline events the change made.
@@ -186,7 +186,7 @@ async fn changed(state: &AppState, id: i64, outcome: ServiceResult<Vec<TimelineE
         let incident = view_of(state, id).await?;
         Ok::<_, ServiceError>(IncidentChange {
             incident,
-            events: entries.iter().map(timeline_line).collect(),
+            events: entries.iter().map(TimelineEntryDto::from).collect(),
         })
     };
     match change.await {
@@ -197,7 +197,7 @@ async fn changed(state: &AppState, id: i64, outcome: ServiceResult<Vec<TimelineE
 
 /// List incidents, worst severity first, then oldest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(ListQuery),
-    responses((status = 200, body = Vec<IncidentView>,
+    responses((status = 200, body = Vec<IncidentDto>,
             headers(("link" = String, description = "`<…&cursor=…>; rel=\"next\"` when there is a next page"))),
         (status = 400, body = ApiError), (status = 401, body = ApiError),
         (status = 403, body = ApiError), (status = 422, body = ApiError), (status = 503, body = ApiError)))]
@@ -227,8 +227,8 @@ pub async fn list(
     match state.services.incidents(&input).await {
         Ok(page) => {
             let (tiles, now) = (tiles_by_key(state.live.as_ref()), crate::db::now_millis());
-            let views = page.items.iter().map(|i| incident_view(i, &tiles, now)).collect();
-            page_response::<IncidentView>(views, page.next, "/api/v1/incidents", again)
+            let views = page.items.iter().map(|i| IncidentDto::new(i, &tiles, now)).collect();
+            page_response::<IncidentDto>(views, page.next, "/api/v1/incidents", again)
         }
         Err(error) => error.into_response(),
     }
@@ -236,7 +236,7 @@ pub async fn list(
 
 /// Declare an incident.
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = DeclareRequest,
-    responses((status = 201, body = IncidentView, headers(("location" = String))),
+    responses((status = 201, body = IncidentDto, headers(("location" = String))),
         (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
         (status = 413, body = ApiError), (status = 415, body = ApiError), (status = 422, body = ApiError),
         (status = 503, body = ApiError)))]
@@ -268,7 +268,7 @@ pub async fn create(
 
 /// One incident.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", params(("id" = i64, Path)),
-    responses((status = 200, body = IncidentView), (status = 400, body = ApiError), (status = 401, body = ApiError),
+    responses((status = 200, body = IncidentDto), (status = 400, body = ApiError), (status = 401, body = ApiError),
         (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 503, body = ApiError)))]
 pub async fn get_one(State(state): State<AppState>, Path(id): Path<i64>, _: Caller<Responder>) -> Response {
     match view_of(&state, id).await {
@@ -336,7 +336,7 @@ pub async fn add_note(
 
 /// The timeline, oldest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "incidents", params(("id" = i64, Path), PageQuery),
-    responses((status = 200, body = Vec<TimelineLine>,
+    responses((status = 200, body = Vec<TimelineEntryDto>,
             headers(("link" = String, description = "`<…&cursor=…>; rel=\"next\"` when there is a next page"))),
         (status = 400, body = ApiError), (status = 401, body = ApiError),
         (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ApiError),
@@ -352,8 +352,8 @@ pub async fn timeline(
     let page = PageInput { limit: query.limit, cursor: query.cursor };
     match state.services.timeline_page(id, &page).await {
         Ok(page) => {
-            let lines = page.items.iter().map(timeline_line).collect();
-            page_response::<TimelineLine>(
+            let lines = page.items.iter().map(TimelineEntryDto::from).collect();
+            page_response::<TimelineEntryDto>(
                 lines,
                 page.next,
                 &format!("/api/v1/incidents/{id}/timeline"),

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod components_admin;
 pub mod context;
+pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod incidents_api;

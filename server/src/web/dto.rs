@@ -1,0 +1,185 @@
+//! The JSON API's own response types: documented, stable, and built from the
+//! stores' records, apart from the page view types in `app` (which may change
+//! with the pages). Times are Unix milliseconds.
+
+use crate::actions::ActionRecord;
+use crate::actions::drain::PodProgress;
+use crate::incidents::{Incident, TimelineEntry};
+use app::live::ComponentTile;
+use domain::action::ActionStatus;
+use domain::component::ComponentKey;
+use domain::health::ComponentStatus;
+use domain::incident::{Category, IncidentRole, Phase, PublicStatus, Severity};
+use domain::incident_lifecycle::TimelineEvent;
+use serde::Serialize;
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+/// An affected component with its live status (`null` when Wheelhouse does not see it now).
+#[derive(Serialize, ToSchema)]
+pub struct AffectedComponentDto {
+    #[schema(value_type = String, example = "service/1")]
+    key: ComponentKey,
+    name: String,
+    status: Option<ComponentStatus>,
+}
+
+/// Someone holding a role on an incident.
+#[derive(Serialize, ToSchema)]
+pub struct RoleHolderDto {
+    email: String,
+    role: IncidentRole,
+}
+
+/// An incident.
+#[derive(Serialize, ToSchema)]
+pub struct IncidentDto {
+    pub id: i64,
+    title: String,
+    severity: Severity,
+    category: Category,
+    summary: String,
+    status: PublicStatus,
+    phase: Phase,
+    components: Vec<AffectedComponentDto>,
+    /// The commander first.
+    roles: Vec<RoleHolderDto>,
+    /// The commander's e-mail address.
+    commander: Option<String>,
+    declared_at: i64,
+    declared_by: String,
+    acknowledged_at: Option<i64>,
+    contained_at: Option<i64>,
+    resolved_at: Option<i64>,
+    /// When the next stakeholder update is due; `null` when resolved or the severity has no cadence.
+    next_update_due: Option<i64>,
+    update_overdue: bool,
+}
+
+impl IncidentDto {
+    /// `incident`, with the names and live statuses of its components from `tiles`.
+    pub fn new(incident: &Incident, tiles: &HashMap<ComponentKey, ComponentTile>, now: i64) -> IncidentDto {
+        let state = &incident.state;
+        let component = |key: &ComponentKey| AffectedComponentDto {
+            key: key.clone(),
+            name: tiles.get(key).map_or_else(|| key.to_string(), |tile| tile.name.clone()),
+            status: tiles.get(key).map(|tile| tile.status),
+        };
+        IncidentDto {
+            id: incident.id,
+            title: incident.title.clone(),
+            severity: state.severity,
+            category: incident.category,
+            summary: incident.summary.clone(),
+            status: state.status,
+            phase: state.phase,
+            components: incident.components.iter().map(component).collect(),
+            roles: state
+                .assignments
+                .iter()
+                .map(|a| RoleHolderDto { email: a.person.email.clone(), role: a.role })
+                .collect(),
+            commander: state.commander().map(|person| person.email.clone()),
+            declared_at: state.declared_at,
+            declared_by: incident.declared_by.clone(),
+            acknowledged_at: state.acknowledged_at,
+            contained_at: state.contained_at,
+            resolved_at: state.resolved_at,
+            next_update_due: state.next_update_due(),
+            update_overdue: state.update_overdue(now),
+        }
+    }
+}
+
+/// One timeline entry.
+#[derive(Serialize, ToSchema)]
+pub struct TimelineEntryDto {
+    id: i64,
+    at: i64,
+    /// Who did it: an e-mail address or `token:NAME`.
+    actor: String,
+    /// declared, severity_changed, status_changed, phase_changed, acknowledged, role_assigned,
+    /// role_unassigned, note, update_posted, action_planned, action_executed, action_failed, …
+    kind: String,
+    /// The entry in a sentence.
+    text: String,
+    /// A note recorded as a decision.
+    decision: bool,
+}
+
+impl From<&TimelineEntry> for TimelineEntryDto {
+    fn from(entry: &TimelineEntry) -> Self {
+        TimelineEntryDto {
+            id: entry.id,
+            at: entry.at,
+            actor: entry.actor.clone(),
+            kind: entry.event.kind().to_owned(),
+            text: entry.event.describe(),
+            decision: matches!(entry.event, TimelineEvent::Note { decision: true, .. }),
+        }
+    }
+}
+
+/// What a dry run showed before confirming.
+#[derive(Serialize, ToSchema)]
+pub struct PreviewDto {
+    /// One line per object the action changes.
+    changes: Vec<String>,
+    /// Pods stopped, started or moved.
+    pods: usize,
+    /// Service components whose workloads it touches.
+    components: Vec<String>,
+}
+
+/// A containment action on an incident.
+#[derive(Serialize, ToSchema)]
+pub struct ActionDto {
+    id: i64,
+    incident_id: i64,
+    /// cordon, uncordon, drain, scale, restart, rollback, pause, resume, isolate_pod,
+    /// isolate_namespace or delete_pod.
+    action: String,
+    description: String,
+    status: ActionStatus,
+    planned_by: String,
+    planned_at: i64,
+    preview: Option<PreviewDto>,
+    confirmed_by: Option<String>,
+    confirmed_at: Option<i64>,
+    result: Option<String>,
+    /// What undoing it would do; `null` when it cannot be undone.
+    undo: Option<String>,
+    /// Why it failed, in plain words.
+    failure: Option<String>,
+    finished_at: Option<i64>,
+    undone_by: Option<String>,
+    /// Per-pod progress of a drain, one sentence each.
+    progress: Vec<String>,
+}
+
+impl From<&ActionRecord> for ActionDto {
+    fn from(action: &ActionRecord) -> Self {
+        ActionDto {
+            id: action.id,
+            incident_id: action.incident_id,
+            action: action.spec.name().to_owned(),
+            description: action.description.clone(),
+            status: action.status,
+            planned_by: action.planned_by.clone(),
+            planned_at: action.planned_at,
+            preview: action.preview.as_ref().map(|preview| PreviewDto {
+                changes: preview.dry_run.changes.clone(),
+                pods: preview.dry_run.pods,
+                components: preview.components.clone(),
+            }),
+            confirmed_by: action.confirmed_by.clone(),
+            confirmed_at: action.confirmed_at,
+            result: action.result.clone(),
+            undo: action.undo.as_ref().map(ToString::to_string),
+            failure: action.failure.clone(),
+            finished_at: action.finished_at,
+            undone_by: action.undone_by.clone(),
+            progress: action.progress.iter().map(PodProgress::describe).collect(),
+        }
+    }
+}

@@ -65,17 +65,21 @@ async fn act(app: &tests::TestApp, ic: &reqwest::Client, incident: i64, body: Va
     // A drain held by a disruption budget goes on in the background: wait for it,
     // so that later actions do not pick a pod it is about to evict.
     let path = format!("/api/v1/incidents/{incident}/actions/{id}");
-    let done = if done["status"] == "executing" {
+    // A confirmation or undo answers "executing" when it takes longer than the
+    // answer waits (a drain, or a slow machine): wait for it to settle.
+    let settled = |answer: Value| async {
+        if answer["status"] != "executing" {
+            return answer;
+        }
         tests::eventually("the action to finish", 120, || async {
             let action: Value = app.get(ic, &path).await.json().await.ok()?;
             (action["status"] != "executing").then_some(action)
         })
         .await
-    } else {
-        done
     };
+    let done = settled(done).await;
     if undo && done["status"] == "succeeded" {
-        let undone = with_key(ic, &format!("{base}/{id}/undo"), &format!("u{id}")).await;
+        let undone = settled(with_key(ic, &format!("{base}/{id}/undo"), &format!("u{id}")).await).await;
         assert_eq!(undone["status"], "undone", "{undone}");
     }
     done

@@ -7,6 +7,7 @@
 use super::incident::FieldError;
 use super::incident::IncidentRole;
 use super::incident_lifecycle::{Actor, IncidentState, Refusal};
+pub use super::object_name::{ObjectName, Replicas};
 use super::role::Role;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -47,71 +48,71 @@ impl WorkloadKind {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ActionSpec {
     Cordon {
-        node: String,
+        node: ObjectName,
     },
     Uncordon {
-        node: String,
+        node: ObjectName,
     },
     Drain {
-        node: String,
+        node: ObjectName,
     },
     Scale {
         kind: WorkloadKind,
-        namespace: String,
-        name: String,
-        replicas: u32,
+        namespace: ObjectName,
+        name: ObjectName,
+        replicas: Replicas,
     },
     Restart {
         kind: WorkloadKind,
-        namespace: String,
-        name: String,
+        namespace: ObjectName,
+        name: ObjectName,
     },
     /// Back to the previous revision, as `kubectl rollout undo`.
     Rollback {
-        namespace: String,
-        name: String,
+        namespace: ObjectName,
+        name: ObjectName,
     },
     /// To a recorded revision (the undo of a rollback).
     RollbackTo {
-        namespace: String,
-        name: String,
+        namespace: ObjectName,
+        name: ObjectName,
         revision: u64,
     },
     Pause {
-        namespace: String,
-        name: String,
+        namespace: ObjectName,
+        name: ObjectName,
     },
     Resume {
-        namespace: String,
-        name: String,
+        namespace: ObjectName,
+        name: ObjectName,
     },
     IsolatePod {
-        namespace: String,
-        name: String,
+        namespace: ObjectName,
+        name: ObjectName,
     },
     /// The undo of isolating a pod: its labels back, its fence removed.
     ReleasePod {
-        namespace: String,
-        name: String,
+        namespace: ObjectName,
+        name: ObjectName,
         labels: BTreeMap<String, String>,
         policy: String,
     },
     IsolateNamespace {
-        namespace: String,
+        namespace: ObjectName,
     },
     /// The undo of isolating a namespace (or a pod's fence on its own).
     DeletePolicy {
-        namespace: String,
+        namespace: ObjectName,
         policy: String,
     },
     DeletePod {
-        namespace: String,
-        name: String,
+        namespace: ObjectName,
+        name: ObjectName,
     },
 }
 
 /// The largest replica count accepted, as a guard against a typo.
-pub const MAX_REPLICAS: u32 = 1000;
+pub const MAX_REPLICAS: u32 = Replicas::MAX;
 
 /// An action as typed into the picker form or sent to the API, before checking.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,23 +150,8 @@ pub const PLANNABLE: [&str; 11] = [
 ];
 
 /// A DNS-1123 name: what Kubernetes accepts for nodes, namespaces and most objects.
-pub fn parse_name(field: &'static str, what: &str, raw: &str) -> Result<String, FieldError> {
-    let name = raw.trim();
-    let valid = !name.is_empty()
-        && name.len() <= 253
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if valid {
-        Ok(name.to_owned())
-    } else if name.is_empty() {
-        Err(FieldError::new(field, format!("Choose the {what}.")))
-    } else {
-        Err(FieldError::new(
-            field,
-            format!("'{}' is not a valid {what} name.", name.chars().take(80).collect::<String>()),
-        ))
-    }
+pub fn parse_name(field: &'static str, what: &str, raw: &str) -> Result<ObjectName, FieldError> {
+    ObjectName::parse_field(field, what, raw)
 }
 
 /// Splits `namespace/name` (pods) or `kind/namespace/name` (workloads).
@@ -174,7 +160,7 @@ fn split_path(raw: &str, parts: usize) -> Option<Vec<&str>> {
     (pieces.len() == parts).then_some(pieces)
 }
 
-fn workload_of(form: &ActionForm) -> Result<(WorkloadKind, String, String), FieldError> {
+fn workload_of(form: &ActionForm) -> Result<(WorkloadKind, ObjectName, ObjectName), FieldError> {
     let bad = || FieldError::new("workload", "Choose a workload as kind/namespace/name.");
     let pieces = split_path(&form.workload, 3).ok_or_else(bad)?;
     let kind = WorkloadKind::parse(pieces[0]).ok_or_else(bad)?;
@@ -185,13 +171,13 @@ fn workload_of(form: &ActionForm) -> Result<(WorkloadKind, String, String), Fiel
     ))
 }
 
-fn pod_of(form: &ActionForm) -> Result<(String, String), FieldError> {
+fn pod_of(form: &ActionForm) -> Result<(ObjectName, ObjectName), FieldError> {
     let pieces =
         split_path(&form.pod, 2).ok_or_else(|| FieldError::new("pod", "Choose a pod as namespace/name."))?;
     Ok((parse_name("pod", "namespace", pieces[0])?, parse_name("pod", "pod", pieces[1])?))
 }
 
-fn deployment_of(form: &ActionForm) -> Result<(String, String), FieldError> {
+fn deployment_of(form: &ActionForm) -> Result<(ObjectName, ObjectName), FieldError> {
     match workload_of(form)? {
         (WorkloadKind::Deployment, namespace, name) => Ok((namespace, name)),
         _ => Err(FieldError::new("workload", "Only a Deployment can be rolled back, paused or resumed.")),
@@ -213,15 +199,7 @@ impl ActionSpec {
                         "A DaemonSet runs one pod per node; it cannot be scaled.",
                     ));
                 }
-                let replicas =
-                    form.replicas.trim().parse::<u32>().ok().filter(|r| *r <= MAX_REPLICAS).ok_or_else(
-                        || {
-                            FieldError::new(
-                                "replicas",
-                                format!("Replicas is a whole number from 0 to {MAX_REPLICAS}."),
-                            )
-                        },
-                    )?;
+                let replicas = Replicas::parse(&form.replicas)?;
                 ActionSpec::Scale { kind, namespace, name, replicas }
             }
             "restart" => {
@@ -493,6 +471,10 @@ impl ActionFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn n(name: &str) -> ObjectName {
+        ObjectName::parse(name).unwrap()
+    }
     use crate::incident::Severity;
     use crate::incident_lifecycle::{Person, TimelineEvent, apply};
 
@@ -503,7 +485,7 @@ mod tests {
     #[test]
     fn a_node_action_needs_a_valid_node_name() {
         let spec = ActionSpec::parse(&ActionForm { node: " worker-1 ".into(), ..form("cordon") }).unwrap();
-        assert_eq!(spec, ActionSpec::Cordon { node: "worker-1".into() });
+        assert_eq!(spec, ActionSpec::Cordon { node: n("worker-1") });
         assert_eq!(ActionSpec::parse(&form("drain")).unwrap_err().field, "node");
         assert!(ActionSpec::parse(&ActionForm { node: "Worker_1".into(), ..form("drain") }).is_err());
     }
@@ -520,9 +502,9 @@ mod tests {
             spec,
             ActionSpec::Scale {
                 kind: WorkloadKind::Deployment,
-                namespace: "shop".into(),
-                name: "checkout".into(),
-                replicas: 5
+                namespace: n("shop"),
+                name: n("checkout"),
+                replicas: Replicas::recorded(5)
             }
         );
         let too_many = ActionForm {
@@ -554,13 +536,13 @@ mod tests {
 
     #[test]
     fn simple_actions_know_their_undo_before_running() {
-        let cordon = ActionSpec::Cordon { node: "n".into() };
-        assert_eq!(cordon.static_undo(), Some(ActionSpec::Uncordon { node: "n".into() }));
+        let cordon = ActionSpec::Cordon { node: n("n") };
+        assert_eq!(cordon.static_undo(), Some(ActionSpec::Uncordon { node: n("n") }));
         assert_eq!(
-            ActionSpec::Drain { node: "n".into() }.static_undo(),
-            Some(ActionSpec::Uncordon { node: "n".into() })
+            ActionSpec::Drain { node: n("n") }.static_undo(),
+            Some(ActionSpec::Uncordon { node: n("n") })
         );
-        assert_eq!(ActionSpec::DeletePod { namespace: "a".into(), name: "b".into() }.static_undo(), None);
+        assert_eq!(ActionSpec::DeletePod { namespace: n("a"), name: n("b") }.static_undo(), None);
     }
 
     #[test]

@@ -352,7 +352,8 @@ pub struct Declaration {
     pub category: Category,
     pub components: Vec<super::component::ComponentKey>,
     pub summary: Text,
-    pub commander: Option<String>,
+    /// The commander named in the form; `None`: the declarer commands.
+    pub commander: Option<super::account::Email>,
 }
 
 /// At most this many affected components on one incident.
@@ -381,8 +382,13 @@ impl Declaration {
             }
         }
         let summary = Text::summary(&form.summary)?;
-        let commander = form.commander.trim();
-        let commander = (!commander.is_empty()).then(|| commander.to_owned());
+        let commander = match form.commander.trim() {
+            "" => None,
+            raw => Some(
+                super::account::Email::parse(raw)
+                    .map_err(|error| FieldError::new("commander", format!("The commander: {error}.")))?,
+            ),
+        };
         Ok(Declaration { title, severity, category, components, summary, commander })
     }
 }

@@ -14,6 +14,7 @@ pub mod health;
 pub mod incident;
 pub mod incident_lifecycle;
 pub mod label_selector;
+pub mod object_name;
 pub mod role;
 pub mod update;
 pub mod uptime;

@@ -4,7 +4,7 @@
 //! did and the action that undoes it.
 
 use super::drain::{self, DrainReport};
-use app::domain::action::{ActionFailure, ActionSpec, WorkloadKind};
+use app::domain::action::{ActionFailure, ActionSpec, ObjectName, Replicas, WorkloadKind};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -206,7 +206,7 @@ impl Actuator {
                         kind: *kind,
                         namespace: namespace.clone(),
                         name: name.clone(),
-                        replicas: previous,
+                        replicas: Replicas::recorded(previous),
                     }),
                 ))
             }
@@ -300,7 +300,7 @@ impl Actuator {
 
     /// Labels the pod out of its ReplicaSet and Services and fences it with a
     /// deny-all policy; the pod itself is kept for forensics.
-    async fn isolate_pod(&self, namespace: &str, name: &str, dry_run: bool) -> ActResult<Done> {
+    async fn isolate_pod(&self, namespace: &ObjectName, name: &ObjectName, dry_run: bool) -> ActResult<Done> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let pod = pods.get(name).await.map_err(failure)?;
         let labels = pod.metadata.labels.clone().unwrap_or_default();
@@ -335,8 +335,8 @@ impl Actuator {
                 "Pod {namespace}/{name} {would}isolated: relabelled out of its ReplicaSet and Services (it is replaced) and fenced by {policy}; it is kept for forensics."
             ),
             undo: Some(ActionSpec::ReleasePod {
-                namespace: namespace.into(),
-                name: name.into(),
+                namespace: namespace.clone(),
+                name: name.clone(),
                 labels,
                 policy,
             }),
@@ -348,8 +348,8 @@ impl Actuator {
     /// as `kubectl rollout undo` does: the previous revision, or `to`.
     async fn roll_back(
         &self,
-        namespace: &str,
-        name: &str,
+        namespace: &ObjectName,
+        name: &ObjectName,
         to: Option<u64>,
         dry_run: bool,
     ) -> ActResult<Done> {
@@ -404,8 +404,8 @@ impl Actuator {
                 "Deployment {namespace}/{name} {would}rolled from revision {current} back to the template of revision {revision}."
             ),
             undo: Some(ActionSpec::RollbackTo {
-                namespace: namespace.into(),
-                name: name.into(),
+                namespace: namespace.clone(),
+                name: name.clone(),
                 revision: current,
             }),
             drain: None,

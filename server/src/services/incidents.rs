@@ -190,7 +190,7 @@ impl Services {
             return Err(ServiceError::invalid("components", format!("There is no component {unknown}.")));
         }
         let commander = match (&declaration.commander, principal) {
-            (Some(email), _) => self.participant("commander", email).await?,
+            (Some(email), _) => self.participant("commander", email.as_str()).await?,
             (None, Principal::Account(user)) => Person { id: user.id, email: user.email.clone() },
             (None, Principal::Token(_)) => {
                 return Err(ServiceError::invalid(

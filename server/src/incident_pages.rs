@@ -332,13 +332,26 @@ impl IncidentBackend for IncidentPages {
             "The briefing cannot be read right now.".to_owned()
         };
         let now = crate::db::now_millis();
-        let all = self.incidents.list(&IncidentFilter::default()).await.map_err(|e| failed(&e))?;
+        // Three queries whatever the number of incidents: the ones to brief on,
+        // their executive updates and decisions, and the last 30 days.
+        let briefed = match only {
+            Some(id) => self.incidents.get(id).await.map_err(|e| failed(&e))?.into_iter().collect(),
+            None => {
+                let filter = IncidentFilter { active: Some(true), ..IncidentFilter::default() };
+                self.incidents.list(&filter).await.map_err(|e| failed(&e))?
+            }
+        };
+        let ids: Vec<i64> = briefed.iter().map(|i| i.id).collect();
+        let events =
+            self.incidents.events_of_kinds(&ids, &["update_posted", "note"]).await.map_err(|e| failed(&e))?;
+        let since =
+            (now.div_euclid(app::domain::uptime::DAY_MS) - RECENT_DAYS + 1) * app::domain::uptime::DAY_MS;
+        let filter = IncidentFilter { declared_since: Some(since), ..IncidentFilter::default() };
+        let all = self.incidents.list(&filter).await.map_err(|e| failed(&e))?;
         let mut active = Vec::new();
-        for incident in all.iter().filter(|i| match only {
-            Some(id) => i.id == id,
-            None => !i.state.is_resolved(),
-        }) {
-            let timeline = self.incidents.timeline(incident.id).await.map_err(|e| failed(&e))?;
+        for incident in &briefed {
+            let timeline: Vec<&TimelineEntry> =
+                events.iter().filter(|e| e.incident_id == incident.id).collect();
             let impact = timeline.iter().rev().find_map(|entry| match &entry.event {
                 TimelineEvent::UpdatePosted { audience: Audience::Executive, text, .. } => Some(text.clone()),
                 _ => None,
@@ -372,9 +385,12 @@ impl IncidentBackend for IncidentPages {
     }
 }
 
+/// The briefing's look back, in days.
+const RECENT_DAYS: i64 = 30;
+
 /// The last 30 days in numbers, from the incidents declared in them.
 fn recent(all: &[Incident], now: i64) -> Recent {
-    const DAYS: i64 = 30;
+    const DAYS: i64 = RECENT_DAYS;
     let day = app::domain::uptime::DAY_MS;
     let first_day = now.div_euclid(day) - DAYS + 1;
     let window: Vec<&Incident> =

@@ -68,6 +68,8 @@ pub struct IncidentFilter {
     pub after: Option<IncidentCursor>,
     /// At most this many.
     pub limit: Option<usize>,
+    /// Only incidents declared at or after this time.
+    pub declared_since: Option<i64>,
 }
 
 /// A place in the incident list's order (severity, then declaration time,
@@ -273,6 +275,9 @@ impl Incidents {
             let resolved = bind(Bind::Text(PublicStatus::Resolved.as_str()));
             conditions.push(format!("status {} {resolved}", if active { "<>" } else { "=" }));
         }
+        if let Some(since) = filter.declared_since {
+            conditions.push(format!("declared_at >= {}", bind(Bind::Int(since))));
+        }
         if let Some(after) = filter.after {
             let (severity, at, id) = (
                 bind(Bind::Text(after.severity.as_str())),
@@ -319,6 +324,33 @@ impl Incidents {
         Ok(incidents)
     }
 
+    /// The entries of the given kinds (e.g. `note`) on the timelines of the
+    /// incidents `ids`, oldest first, in one query.
+    pub async fn events_of_kinds(
+        &self,
+        ids: &[i64],
+        kinds: &[&str],
+    ) -> Result<Vec<TimelineEntry>, IncidentError> {
+        if ids.is_empty() || kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kind_placeholders =
+            (ids.len() + 1..=ids.len() + kinds.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT id, incident_id, at, actor, payload FROM incident_events \
+             WHERE incident_id IN ({}) AND kind IN ({kind_placeholders}) ORDER BY id",
+            placeholders(ids.len())
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String, String)>(&sql);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        for kind in kinds {
+            query = query.bind(*kind);
+        }
+        query.fetch_all(&self.db.pool).await?.into_iter().map(entry_from_row).collect()
+    }
+
     /// The timeline, oldest first.
     pub async fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>, IncidentError> {
         self.timeline_page(id, None, None).await
@@ -340,13 +372,7 @@ impl Incidents {
         .bind(after.unwrap_or(0))
         .fetch_all(&self.db.pool)
         .await?;
-        rows.into_iter()
-            .map(|(id, incident_id, at, actor, payload)| {
-                let event =
-                    serde_json::from_str(&payload).map_err(|_| decode_error("timeline event", &payload))?;
-                Ok(TimelineEntry { id, incident_id, at, actor, event })
-            })
-            .collect()
+        rows.into_iter().map(entry_from_row).collect()
     }
 
     async fn assignments(&self, id: i64) -> Result<Vec<Assignment>, IncidentError> {
@@ -378,6 +404,13 @@ impl Incidents {
         let rows = query.fetch_all(&self.db.pool).await?;
         Ok(rows.into_iter().filter_map(|(id, key)| Some((id, ComponentKey::parse(&key)?))).collect())
     }
+}
+
+fn entry_from_row(
+    (id, incident_id, at, actor, payload): (i64, i64, i64, String, String),
+) -> Result<TimelineEntry, IncidentError> {
+    let event = serde_json::from_str(&payload).map_err(|_| decode_error("timeline event", &payload))?;
+    Ok(TimelineEntry { id, incident_id, at, actor, event })
 }
 
 /// `$1, $2, …, $n`.

@@ -98,8 +98,9 @@ pub struct TimelineEntryDto {
     at: i64,
     /// Who did it: an e-mail address or `token:NAME`.
     actor: String,
-    /// declared, severity_changed, status_changed, phase_changed, acknowledged, role_assigned,
-    /// role_unassigned, note, update_posted, action_planned, action_executed, action_failed, …
+    /// declared, acknowledged, severity_changed, status_changed, phase_changed, role_assigned,
+    /// role_removed, command_handed_over, note, reopened, update_posted, action_planned,
+    /// action_executed, action_failed or action_undone.
     kind: String,
     /// The entry in a sentence.
     text: String,

@@ -178,6 +178,7 @@ impl Application {
             webhooks: webhooks.clone(),
             live: pages.clone(),
             clock: Arc::new(crate::services::ports::SystemClock),
+            history: history.clone(),
         };
         let state = AppState {
             leptos,

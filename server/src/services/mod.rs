@@ -11,6 +11,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod components;
 mod error;
 pub mod incidents;
 pub mod ports;
@@ -69,4 +70,6 @@ pub struct Services {
     /// The in-memory view of the cluster's components (fed by the watchers).
     pub live: Arc<dyn LiveBackend>,
     pub clock: Arc<dyn Clock>,
+    /// Each component's status history.
+    pub history: crate::history::History,
 }

@@ -5,12 +5,14 @@
 use crate::actions::ActionRecord;
 use crate::actions::drain::PodProgress;
 use crate::incidents::{Incident, TimelineEntry};
-use app::live::ComponentTile;
+use app::live::{ComponentTile, DashboardData};
 use domain::action::ActionStatus;
-use domain::component::ComponentKey;
-use domain::health::ComponentStatus;
+use domain::component::{ComponentKey, ComponentKind, Visibility};
+use domain::connection::Link;
+use domain::health::{ComponentStatus, Reason};
 use domain::incident::{Category, IncidentRole, Phase, PublicStatus, Severity};
 use domain::incident_lifecycle::TimelineEvent;
+use domain::uptime::DayBreakdown;
 use serde::Serialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
@@ -182,5 +184,114 @@ impl From<&ActionRecord> for ActionDto {
             undone_by: action.undone_by.clone(),
             progress: action.progress.iter().map(PodProgress::describe).collect(),
         }
+    }
+}
+
+/// Whether Wheelhouse can see the cluster, and since when.
+#[derive(Serialize, ToSchema)]
+pub struct ClusterLinkDto {
+    /// connected, degraded or unreachable.
+    #[schema(value_type = String, example = "connected")]
+    link: Link,
+    since: i64,
+    /// The last answer from the API server.
+    last_contact: Option<i64>,
+    /// `true` when what is shown may be out of date.
+    stale: bool,
+    now: i64,
+}
+
+/// A component with its status, the reasons for it, and since when.
+#[derive(Serialize, ToSchema)]
+pub struct ComponentDto {
+    #[schema(value_type = String, example = "platform/etcd")]
+    key: ComponentKey,
+    name: String,
+    description: String,
+    /// platform, node or service.
+    #[schema(value_type = String)]
+    kind: ComponentKind,
+    /// The dashboard group it shows in.
+    group: String,
+    /// public or internal.
+    #[schema(value_type = String)]
+    visibility: Visibility,
+    status: ComponentStatus,
+    /// The objects and conditions that made the status: `{"object", "detail"}`.
+    #[schema(value_type = Vec<Object>)]
+    reasons: Vec<Reason>,
+    since: i64,
+}
+
+/// Every component on the dashboard, and the cluster link.
+#[derive(Serialize, ToSchema)]
+pub struct ComponentsDto {
+    cluster: ClusterLinkDto,
+    /// `false` until the first full sync with the cluster.
+    evaluated: bool,
+    components: Vec<ComponentDto>,
+}
+
+impl From<DashboardData> for ComponentsDto {
+    fn from(board: DashboardData) -> Self {
+        let components = board
+            .groups
+            .into_iter()
+            .flat_map(|group| {
+                let name = group.name;
+                group.tiles.into_iter().map(move |tile| ComponentDto {
+                    key: tile.key,
+                    name: tile.name,
+                    description: tile.description,
+                    kind: tile.kind,
+                    group: name.clone(),
+                    visibility: tile.visibility,
+                    status: tile.status,
+                    reasons: tile.reasons,
+                    since: tile.since,
+                })
+            })
+            .collect();
+        ComponentsDto {
+            cluster: ClusterLinkDto {
+                link: board.link.link,
+                since: board.link.since,
+                last_contact: board.link.last_contact,
+                stale: board.link.is_stale(),
+                now: board.link.now,
+            },
+            evaluated: board.evaluated,
+            components,
+        }
+    }
+}
+
+/// One UTC day of a component's history.
+#[derive(Serialize, ToSchema)]
+pub struct UptimeDayDto {
+    /// Days since 1970-01-01 (UTC).
+    day: i64,
+    /// Impact-weighted uptime of the time Wheelhouse could see (0 to 1); `null` when it saw none.
+    uptime: Option<f64>,
+    /// Milliseconds in each status, and `unknown` when the cluster was out of sight.
+    #[schema(value_type = Object)]
+    millis: DayBreakdown,
+}
+
+/// A component's uptime per day, oldest first.
+#[derive(Serialize, ToSchema)]
+pub struct UptimeDto {
+    #[schema(value_type = String, example = "service/1")]
+    component: ComponentKey,
+    days: Vec<UptimeDayDto>,
+}
+
+impl UptimeDto {
+    pub fn new(component: ComponentKey, days: &[DayBreakdown]) -> UptimeDto {
+        let days = days
+            .iter()
+            .map(|day| UptimeDayDto { day: day.day, uptime: day.uptime(), millis: *day })
+            .collect();
+        UptimeDto { component, days }
     }
 }

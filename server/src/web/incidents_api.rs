@@ -129,6 +129,7 @@ fn page_response<T: Serialize>(
 #[openapi(
     info(title = "Wheelhouse API", description = "Incident command for Kubernetes: declare and run incidents."),
     paths(
+        super::api::components, super::api::uptime,
         list, create, get_one, transition, assign_role, add_note, timeline,
         super::actions_api::list, super::actions_api::plan, super::actions_api::get_one,
         super::actions_api::preview, super::actions_api::confirm, super::actions_api::undo,
@@ -139,6 +140,7 @@ fn page_response<T: Serialize>(
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
+        (name = "components", description = "Component health and uptime"),
         (name = "incidents", description = "Incidents, their roles and their timeline"),
         (name = "actions", description = "Containment actions: plan, preview, confirm, undo"),
         (name = "updates", description = "Stakeholder updates and their templates")

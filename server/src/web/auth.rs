@@ -3,17 +3,16 @@
 
 use super::AppState;
 use super::context::USER_ID_KEY;
+use super::extract::FormPost;
 use super::render::{plain_error, render_page};
 use crate::accounts::{AccountError, User, throttle};
 use app::domain::access::safe_return_path;
 use app::domain::account::{Email, NewPassword};
 use app::page_context::{FormFeedback, PageContext};
-use axum::body::to_bytes;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 use std::time::Instant;
 use tower_sessions::Session;
@@ -40,19 +39,7 @@ pub struct SetupForm {
     password_again: String,
 }
 
-/// Splits a form post into its head (kept for rendering the page again) and its fields.
-pub(super) async fn read_form<T: DeserializeOwned>(request: Request) -> Result<(Request, T), Response> {
-    let (parts, body) = request.into_parts();
-    let bytes = to_bytes(body, super::MAX_BODY_BYTES)
-        .await
-        .map_err(|_| plain_error(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."))?;
-    let form = serde_html_form::from_bytes(&bytes).map_err(|_| {
-        plain_error(StatusCode::BAD_REQUEST, "The form could not be read. Reload the page and try again.")
-    })?;
-    Ok((Request::from_parts(parts, axum::body::Body::empty()), form))
-}
-
-pub(super) fn page_context_of(request: &Request) -> Option<PageContext> {
+fn page_context_of(request: &Request) -> Option<PageContext> {
     request.extensions().get::<PageContext>().cloned()
 }
 
@@ -69,12 +56,8 @@ pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     session: Session,
-    request: Request,
+    FormPost { form, request }: FormPost<LoginForm>,
 ) -> Response {
-    let (request, form) = match read_form::<LoginForm>(request).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
     let Some(mut ctx) = page_context_of(&request) else {
         return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "The request could not be handled.");
     };
@@ -142,11 +125,11 @@ pub async fn logout(session: Session) -> Response {
 }
 
 /// `POST /setup`: creates the first administrator and signs them in.
-pub async fn setup(State(state): State<AppState>, session: Session, request: Request) -> Response {
-    let (request, form) = match read_form::<SetupForm>(request).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
+pub async fn setup(
+    State(state): State<AppState>,
+    session: Session,
+    FormPost { form, request }: FormPost<SetupForm>,
+) -> Response {
     let Some(mut ctx) = page_context_of(&request) else {
         return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "The request could not be handled.");
     };

@@ -4,10 +4,9 @@
 //! repeats. A client too far behind gets a `reset` event and should reload.
 
 use super::AppState;
-use super::principal::{DenialResponse, authorise};
+use super::extract::{Caller, Responder};
 use super::render::plain_error;
 use crate::events::LiveEvent;
-use app::domain::role::Role;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -33,14 +32,7 @@ fn reset() -> Event {
     Event::default().event("reset").data("{\"reason\":\"events were missed; reload\"}")
 }
 
-pub async fn events(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    request: axum::extract::Request,
-) -> Response {
-    if let Err(denied) = authorise(request.extensions(), Role::Responder) {
-        return denied.json();
-    }
+pub async fn events(State(state): State<AppState>, _: Caller<Responder>, headers: HeaderMap) -> Response {
     let hub = state.events.clone();
     // Subscribe before reading the backlog, so nothing falls between the two.
     let receiver = hub.subscribe();

@@ -143,12 +143,17 @@ pub struct ComponentChoice {
 pub struct IncidentQuery {
     pub severity: Option<Severity>,
     pub status: Option<PublicStatus>,
+    /// Resolved incidents resolved before this place (from a previous page's "older" link).
+    pub resolved_before: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncidentList {
     pub active: Vec<IncidentView>,
+    /// A page of them, most recently resolved first.
     pub resolved: Vec<IncidentView>,
+    /// Where the next page of resolved incidents starts, when there is one.
+    pub older: Option<String>,
     pub now: i64,
 }
 
@@ -247,8 +252,10 @@ fn backend(role: Role) -> Result<std::sync::Arc<dyn IncidentBackend>, ServerFnEr
 pub async fn load_incidents(
     severity: Option<Severity>,
     status: Option<PublicStatus>,
+    resolved_before: Option<String>,
 ) -> Result<IncidentList, ServerFnError> {
-    backend(Role::Responder)?.list(&IncidentQuery { severity, status }).await.map_err(ServerFnError::new)
+    let query = IncidentQuery { severity, status, resolved_before };
+    backend(Role::Responder)?.list(&query).await.map_err(ServerFnError::new)
 }
 
 #[server]

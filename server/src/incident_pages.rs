@@ -7,11 +7,11 @@ use crate::actions::{ActionRecord, Actions};
 use crate::cluster::state::WorkloadInfo;
 use crate::cluster::watch::Live;
 use crate::components::Components;
-use crate::incidents::{Incident, IncidentFilter, Incidents, TimelineEntry};
+use crate::incidents::{Incident, IncidentFilter, Incidents, ResolvedCursor, TimelineEntry};
 use crate::tokens::Tokens;
 use app::domain::component::{ComponentKey, ComponentKind};
 use app::domain::health::ComponentStatus;
-use app::domain::incident::{IncidentRole, Severity};
+use app::domain::incident::{IncidentRole, PublicStatus, Severity};
 use app::domain::incident_lifecycle::TimelineEvent;
 use app::domain::label_selector::LabelSelector;
 use app::domain::role::Role;
@@ -187,21 +187,46 @@ impl IncidentPages {
 #[async_trait::async_trait]
 impl IncidentBackend for IncidentPages {
     async fn list(&self, query: &IncidentQuery) -> Result<IncidentList, String> {
-        let filter =
-            IncidentFilter { severity: query.severity, status: query.status, ..IncidentFilter::default() };
-        let incidents = self.incidents.list(&filter).await.map_err(|error| {
-            tracing::error!(error = &error as &dyn std::error::Error, "could not list incidents");
+        let failed = |error: &(dyn std::error::Error + 'static)| {
+            tracing::error!(error, "could not list incidents");
             "The incidents cannot be read right now.".to_owned()
-        })?;
+        };
+        // Active incidents are few: all of them. Resolved ones come a page at a time.
+        let active = if query.status != Some(PublicStatus::Resolved) {
+            let filter = IncidentFilter {
+                severity: query.severity,
+                status: query.status,
+                active: Some(true),
+                ..IncidentFilter::default()
+            };
+            self.incidents.list(&filter).await.map_err(|e| failed(&e))?
+        } else {
+            Vec::new()
+        };
+        let mut resolved = if query.status.is_none_or(|status| status == PublicStatus::Resolved) {
+            let before = query.resolved_before.as_deref().and_then(ResolvedCursor::parse);
+            self.incidents
+                .resolved(query.severity, before, RESOLVED_PAGE + 1)
+                .await
+                .map_err(|e| failed(&e))?
+        } else {
+            Vec::new()
+        };
+        let older = if resolved.len() > RESOLVED_PAGE {
+            resolved.truncate(RESOLVED_PAGE);
+            resolved.last().and_then(ResolvedCursor::after).map(|cursor| cursor.encode())
+        } else {
+            None
+        };
         let now = crate::db::now_millis();
         let tiles = tiles_by_key(self.live.as_ref());
-        let (resolved, active): (Vec<_>, Vec<_>) = incidents
-            .iter()
-            .map(|incident| incident_view(incident, &tiles, now))
-            .partition(|view| view.resolved_at.is_some());
-        let mut resolved = resolved;
-        resolved.sort_by_key(|view| std::cmp::Reverse(view.resolved_at));
-        Ok(IncidentList { active, resolved, now })
+        let view = |incident: &Incident| incident_view(incident, &tiles, now);
+        Ok(IncidentList {
+            active: active.iter().map(view).collect(),
+            resolved: resolved.iter().map(view).collect(),
+            older,
+            now,
+        })
     }
 
     async fn room(&self, id: i64) -> Result<Option<IncidentRoom>, String> {
@@ -384,6 +409,9 @@ impl IncidentBackend for IncidentPages {
         Ok(Briefing { active, recent: recent(&all, now), now })
     }
 }
+
+/// Resolved incidents per page of `/incidents`.
+pub const RESOLVED_PAGE: usize = 25;
 
 /// The briefing's look back, in days.
 const RECENT_DAYS: i64 = 30;

@@ -104,6 +104,30 @@ impl IncidentCursor {
     }
 }
 
+/// A place in the resolved list's order (latest resolved first), written into
+/// the incidents page's URL as `1700000000000.15`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResolvedCursor {
+    pub resolved_at: i64,
+    pub id: i64,
+}
+
+impl ResolvedCursor {
+    /// The cursor that continues after `incident`, if it is resolved.
+    pub fn after(incident: &Incident) -> Option<ResolvedCursor> {
+        Some(ResolvedCursor { resolved_at: incident.state.resolved_at?, id: incident.id })
+    }
+
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.resolved_at, self.id)
+    }
+
+    pub fn parse(raw: &str) -> Option<ResolvedCursor> {
+        let (at, id) = raw.trim().split_once('.')?;
+        Some(ResolvedCursor { resolved_at: at.parse().ok()?, id: id.parse().ok()? })
+    }
+}
+
 /// A value bound into a query built at run time.
 enum Bind<'a> {
     Text(&'a str),
@@ -309,19 +333,63 @@ impl Incidents {
             .into_iter()
             .map(incident_from_row)
             .collect::<Result<Vec<_>, _>>()?;
+        self.with_details(&mut incidents).await?;
+        Ok(incidents)
+    }
+
+    /// Resolved incidents, most recently resolved first, matching `severity`,
+    /// resolved before `before` (a place in that order), at most `limit`.
+    pub async fn resolved(
+        &self,
+        severity: Option<Severity>,
+        before: Option<ResolvedCursor>,
+        limit: usize,
+    ) -> Result<Vec<Incident>, IncidentError> {
+        let mut sql = format!("{SELECT_INCIDENT} WHERE status = $1 AND resolved_at IS NOT NULL");
+        let mut binds: Vec<Bind> = vec![Bind::Text(PublicStatus::Resolved.as_str())];
+        if let Some(severity) = severity {
+            binds.push(Bind::Text(severity.as_str()));
+            sql.push_str(&format!(" AND severity = ${}", binds.len()));
+        }
+        if let Some(before) = before {
+            binds.push(Bind::Int(before.resolved_at));
+            binds.push(Bind::Int(before.id));
+            let (at, id) = (binds.len() - 1, binds.len());
+            sql.push_str(&format!(" AND (resolved_at < ${at} OR (resolved_at = ${at} AND id < ${id}))"));
+        }
+        sql.push_str(&format!(" ORDER BY resolved_at DESC, id DESC LIMIT {limit}"));
+        let mut query = sqlx::query_as::<_, IncidentRecord>(&sql);
+        for value in binds {
+            query = match value {
+                Bind::Text(text) => query.bind(text),
+                Bind::Int(int) => query.bind(int),
+            };
+        }
+        let mut incidents = query
+            .fetch_all(&self.db.pool)
+            .await?
+            .into_iter()
+            .map(incident_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.with_details(&mut incidents).await?;
+        Ok(incidents)
+    }
+
+    /// Fills in the role holders and affected components of `incidents`, two queries in all.
+    async fn with_details(&self, incidents: &mut [Incident]) -> Result<(), IncidentError> {
         if incidents.is_empty() {
-            return Ok(incidents);
+            return Ok(());
         }
         let ids: Vec<i64> = incidents.iter().map(|i| i.id).collect();
         let roles = self.assignments_of(&ids).await?;
         let components = self.components_of_all(&ids).await?;
-        for incident in &mut incidents {
+        for incident in incidents {
             incident.state.assignments =
                 roles.iter().filter(|(id, _)| *id == incident.id).map(|(_, a)| a.clone()).collect();
             incident.components =
                 components.iter().filter(|(id, _)| *id == incident.id).map(|(_, k)| k.clone()).collect();
         }
-        Ok(incidents)
+        Ok(())
     }
 
     /// The entries of the given kinds (e.g. `note`) on the timelines of the

@@ -333,6 +333,32 @@ on_both_backends! {
         assert_eq!(sev1.as_array().unwrap().len(), 1);
     }
 
+    async fn the_incidents_page_lists_resolved_incidents_a_page_at_a_time_without_javascript(app) {
+        let client = app.signed_in("ic@example.com", Role::Responder).await;
+        let page_size = server::incident_pages::RESOLVED_PAGE;
+        for n in 0..page_size + 2 {
+            let id = declare(&client, &app, sev2(&format!("Old trouble {n:02}"))).await["id"].as_i64().unwrap();
+            let path = format!("/api/v1/incidents/{id}/transitions");
+            assert_eq!(post_json(&client, &app, &path, json!({"status": "resolved"})).await.0, 200);
+        }
+        declare(&client, &app, sev2("Still burning")).await;
+
+        let first = app.get(&client, "/incidents").await.text().await.unwrap();
+        assert!(first.contains("Still burning"), "the active incident is listed");
+        let listed = |html: &str| (0..page_size + 2).filter(|n| html.contains(&format!("Old trouble {n:02}"))).collect::<Vec<_>>();
+        assert_eq!(listed(&first).len(), page_size, "one page of resolved incidents");
+        assert!(first.contains("Old trouble 26") && !first.contains("Old trouble 00"), "latest resolved first");
+        let start = first.find("id=\"older-resolved\"").expect("a link to older ones");
+        let href_at = first[..start].rfind("href=\"").unwrap() + 6;
+        let href = first[href_at..].split('"').next().unwrap().replace("&amp;", "&");
+
+        let second = app.get(&client, &href).await.text().await.unwrap();
+        assert_eq!(listed(&second), vec![0, 1], "the rest, and no more");
+        assert!(!second.contains("older-resolved"), "no further page");
+        let filtered = app.get(&client, &format!("{href}&status=investigating")).await.text().await.unwrap();
+        assert!(listed(&filtered).is_empty() && filtered.contains("Still burning"), "filters still apply");
+    }
+
     async fn the_incident_list_and_a_timeline_come_a_page_at_a_time(app) {
         let client = app.signed_in("ic@example.com", Role::Responder).await;
         for (title, severity) in [("C", "SEV3"), ("A", "SEV1"), ("B1", "SEV2"), ("B2", "SEV2")] {

@@ -27,7 +27,7 @@ pub fn DashboardPage() -> impl IntoView {
 /// The incidents under way, with overdue stakeholder updates flagged.
 #[component]
 fn ActiveIncidents() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_incidents(None, None));
+    let data = Resource::new(|| (), |_| load_incidents(None, None, None));
     refresh_live(move || data.refetch());
     view! {
         <Transition fallback=|| ()>

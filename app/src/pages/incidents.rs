@@ -37,14 +37,18 @@ fn IncidentLists() -> impl IntoView {
         IncidentQuery {
             severity: q.get("severity").and_then(|s| Severity::parse(&s).ok()),
             status: q.get("status").and_then(|s| PublicStatus::parse(&s).ok()),
+            resolved_before: q.get("resolved_before").filter(|c| !c.is_empty()),
         }
     };
-    let data = Resource::new(filter, |q| load_incidents(q.severity, q.status));
+    let data = Resource::new(filter, |q| load_incidents(q.severity, q.status, q.resolved_before));
     refresh_live(move || data.refetch());
     view! {
         <Filters query=filter() />
         <Transition fallback=|| view! { <p class="loading">"Loading incidents…"</p> }>
-            {move || Suspend::new(async move { data.await.map(|list| view! { <Lists list /> }) })}
+            {move || Suspend::new(async move {
+                let query = filter();
+                data.await.map(|list| view! { <Lists list query /> })
+            })}
         </Transition>
     }
 }
@@ -74,9 +78,27 @@ fn Filters(query: IncidentQuery) -> impl IntoView {
     }
 }
 
+/// This page with the same filters, its resolved list starting at `resolved_before`.
+fn incidents_link(query: &IncidentQuery, resolved_before: Option<&str>) -> String {
+    let mut params = Vec::new();
+    if let Some(severity) = query.severity {
+        params.push(format!("severity={}", severity.as_str()));
+    }
+    if let Some(status) = query.status {
+        params.push(format!("status={}", status.as_str()));
+    }
+    if let Some(cursor) = resolved_before {
+        // Cursors are digits and a dot: nothing to escape.
+        params.push(format!("resolved_before={cursor}"));
+    }
+    if params.is_empty() { "/incidents".to_owned() } else { format!("/incidents?{}", params.join("&")) }
+}
+
 #[component]
-fn Lists(list: IncidentList) -> impl IntoView {
+fn Lists(list: IncidentList, query: IncidentQuery) -> impl IntoView {
     let now = list.now;
+    let older = list.older.as_deref().map(|cursor| incidents_link(&query, Some(cursor)));
+    let newest = query.resolved_before.is_some().then(|| incidents_link(&query, None));
     view! {
         <section>
             <h2>"Active"</h2>
@@ -85,6 +107,10 @@ fn Lists(list: IncidentList) -> impl IntoView {
         <section>
             <h2>"Resolved"</h2>
             <IncidentTable incidents=list.resolved now empty="No resolved incidents." id="resolved-incidents" />
+            <p class="pager">
+                {newest.map(|href| view! { <a href=href>"← Most recently resolved"</a> " " })}
+                {older.map(|href| view! { <a href=href rel="next" id="older-resolved">"Older resolved incidents →"</a> })}
+            </p>
         </section>
     }
 }

@@ -7,7 +7,7 @@
 use crate::db::{Database, DbError};
 use crate::events::EventHub;
 use app::domain::component::ComponentKey;
-use app::domain::incident::{Category, Declaration, IncidentRole, Phase, PublicStatus, Severity};
+use app::domain::incident::{Category, Declaration, IncidentRole, PublicStatus, Severity};
 use app::domain::incident_lifecycle::{
     Actor, Assignment, Command, IncidentState, Person, Refusal, TimelineEvent, apply, decide,
 };
@@ -57,82 +57,17 @@ impl From<sqlx::Error> for IncidentError {
     }
 }
 
-/// Which incidents to list.
-#[derive(Clone, Debug, Default)]
-pub struct IncidentFilter {
-    pub severity: Option<Severity>,
-    pub status: Option<PublicStatus>,
-    /// `Some(true)`: unresolved only; `Some(false)`: resolved only.
-    pub active: Option<bool>,
-    /// Only incidents after this one in the list's order (the next page).
-    pub after: Option<IncidentCursor>,
-    /// At most this many.
-    pub limit: Option<usize>,
-    /// Only incidents declared at or after this time.
-    pub declared_since: Option<i64>,
-}
-
-/// A place in the incident list's order (severity, then declaration time,
-/// then id), written into API links as `SEV2.1700000000000.15`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IncidentCursor {
-    pub severity: Severity,
-    pub declared_at: i64,
-    pub id: i64,
-}
-
-impl IncidentCursor {
-    /// The cursor that continues after `incident`.
-    pub fn after(incident: &Incident) -> IncidentCursor {
-        IncidentCursor {
-            severity: incident.state.severity,
-            declared_at: incident.state.declared_at,
-            id: incident.id,
-        }
-    }
-
-    pub fn encode(&self) -> String {
-        format!("{}.{}.{}", self.severity.as_str(), self.declared_at, self.id)
-    }
-
-    pub fn parse(raw: &str) -> Option<IncidentCursor> {
-        let mut parts = raw.trim().splitn(3, '.');
-        let severity = Severity::parse(parts.next()?).ok()?;
-        let declared_at = parts.next()?.parse().ok()?;
-        let id = parts.next()?.parse().ok()?;
-        Some(IncidentCursor { severity, declared_at, id })
-    }
-}
-
-/// A place in the resolved list's order (latest resolved first), written into
-/// the incidents page's URL as `1700000000000.15`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ResolvedCursor {
-    pub resolved_at: i64,
-    pub id: i64,
-}
-
-impl ResolvedCursor {
-    /// The cursor that continues after `incident`, if it is resolved.
-    pub fn after(incident: &Incident) -> Option<ResolvedCursor> {
-        Some(ResolvedCursor { resolved_at: incident.state.resolved_at?, id: incident.id })
-    }
-
-    pub fn encode(&self) -> String {
-        format!("{}.{}", self.resolved_at, self.id)
-    }
-
-    pub fn parse(raw: &str) -> Option<ResolvedCursor> {
-        let (at, id) = raw.trim().split_once('.')?;
-        Some(ResolvedCursor { resolved_at: at.parse().ok()?, id: id.parse().ok()? })
-    }
-}
-
 /// A value bound into a query built at run time.
 enum Bind<'a> {
     Text(&'a str),
     Int(i64),
 }
+
+mod paging;
+mod rows;
+
+pub use paging::{IncidentCursor, IncidentFilter, ResolvedCursor};
+use rows::{IncidentRecord, StateRecord, decode_error, entry_from_row, incident_from_row, state_from_row};
 
 #[derive(Clone)]
 pub struct Incidents {
@@ -140,39 +75,8 @@ pub struct Incidents {
     hub: Arc<EventHub>,
 }
 
-/// An `incidents` row as [`SELECT_INCIDENT`] reads it.
-#[derive(sqlx::FromRow)]
-struct IncidentRecord {
-    id: i64,
-    title: String,
-    category: String,
-    summary: String,
-    declared_by: String,
-    #[sqlx(flatten)]
-    state: StateRecord,
-}
-
-/// The columns that make an incident's [`IncidentState`].
-#[derive(sqlx::FromRow)]
-struct StateRecord {
-    severity: String,
-    status: String,
-    phase: String,
-    declared_at: i64,
-    acknowledged_at: Option<i64>,
-    contained_at: Option<i64>,
-    resolved_at: Option<i64>,
-    last_update_at: i64,
-}
-
 const SELECT_INCIDENT: &str = "SELECT id, title, severity, category, summary, status, phase, declared_at, declared_by, \
      acknowledged_at, contained_at, resolved_at, last_update_at FROM incidents";
-
-fn decode_error(what: &str, value: &str) -> IncidentError {
-    IncidentError::Db(DbError::Query(sqlx::Error::Decode(
-        format!("unexpected {what} '{value}' in storage").into(),
-    )))
-}
 
 impl Incidents {
     pub fn new(db: Database, hub: Arc<EventHub>) -> Incidents {
@@ -474,45 +378,9 @@ impl Incidents {
     }
 }
 
-fn entry_from_row(
-    (id, incident_id, at, actor, payload): (i64, i64, i64, String, String),
-) -> Result<TimelineEntry, IncidentError> {
-    let event = serde_json::from_str(&payload).map_err(|_| decode_error("timeline event", &payload))?;
-    Ok(TimelineEntry { id, incident_id, at, actor, event })
-}
-
 /// `$1, $2, …, $n`.
 fn placeholders(n: usize) -> String {
     (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-fn incident_from_row(row: IncidentRecord) -> Result<Incident, IncidentError> {
-    let state = state_from_row(row.state)?;
-    let category = Category::parse(&row.category).map_err(|_| decode_error("category", &row.category))?;
-    Ok(Incident {
-        id: row.id,
-        title: row.title,
-        category,
-        summary: row.summary,
-        components: Vec::new(),
-        declared_by: row.declared_by,
-        state,
-    })
-}
-
-fn state_from_row(row: StateRecord) -> Result<IncidentState, IncidentError> {
-    Ok(IncidentState {
-        severity: Severity::parse(&row.severity).map_err(|_| decode_error("severity", &row.severity))?,
-        status: PublicStatus::parse(&row.status).map_err(|_| decode_error("status", &row.status))?,
-        phase: Phase::parse(&row.phase).map_err(|_| decode_error("phase", &row.phase))?,
-        assignments: Vec::new(),
-        declared_at: row.declared_at,
-        acknowledged_at: row.acknowledged_at,
-        contained_at: row.contained_at,
-        resolved_at: row.resolved_at,
-        last_update_at: row.last_update_at,
-        running_actions: 0,
-    })
 }
 
 async fn load_state(

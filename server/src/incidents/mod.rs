@@ -224,21 +224,7 @@ impl Incidents {
         };
         let limit_sql = filter.limit.map(|limit| format!(" LIMIT {limit}")).unwrap_or_default();
         let sql = format!("{SELECT_INCIDENT}{filter_sql} ORDER BY severity, declared_at, id{limit_sql}");
-        let mut query = sqlx::query_as::<_, IncidentRecord>(&sql);
-        for value in binds {
-            query = match value {
-                Bind::Text(text) => query.bind(text),
-                Bind::Int(int) => query.bind(int),
-            };
-        }
-        let mut incidents = query
-            .fetch_all(&self.db.pool)
-            .await?
-            .into_iter()
-            .map(incident_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        self.with_details(&mut incidents).await?;
-        Ok(incidents)
+        self.fetch(&sql, binds).await
     }
 
     /// Resolved incidents, most recently resolved first, matching `severity`,
@@ -262,7 +248,13 @@ impl Incidents {
             sql.push_str(&format!(" AND (resolved_at < ${at} OR (resolved_at = ${at} AND id < ${id}))"));
         }
         sql.push_str(&format!(" ORDER BY resolved_at DESC, id DESC LIMIT {limit}"));
-        let mut query = sqlx::query_as::<_, IncidentRecord>(&sql);
+        self.fetch(&sql, binds).await
+    }
+
+    /// Runs a `SELECT_INCIDENT` query built at run time, then fills in the
+    /// role holders and affected components of what it found.
+    async fn fetch(&self, sql: &str, binds: Vec<Bind<'_>>) -> Result<Vec<Incident>, IncidentError> {
+        let mut query = sqlx::query_as::<_, IncidentRecord>(sql);
         for value in binds {
             query = match value {
                 Bind::Text(text) => query.bind(text),

@@ -1,5 +1,5 @@
-//! The ports the services act through, held as `Arc<dyn …>` so that tests can
-//! put a fixed clock or another store behind them.
+//! The ports the services act through, held as `Arc<dyn …>` so that another
+//! store, actuator or clock can stand behind them.
 
 use crate::actions::actuator::{ActResult, Actuator, Done, DryRun};
 use crate::actions::drain::Progress;
@@ -20,15 +20,6 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now_millis(&self) -> i64 {
         crate::db::now_millis()
-    }
-}
-
-/// A clock that always answers the same time (for tests).
-pub struct FixedClock(pub i64);
-
-impl Clock for FixedClock {
-    fn now_millis(&self) -> i64 {
-        self.0
     }
 }
 

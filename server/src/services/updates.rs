@@ -7,6 +7,7 @@ use super::{ServiceError, ServiceResult, Services};
 use crate::incidents::TimelineEntry;
 use crate::updates::engine::TemplateError;
 use crate::updates::{TemplateRecord, TemplateStoreError, UpdateInput, variables};
+use crate::webhooks::Delivery;
 use domain::incident::Text;
 use domain::incident_lifecycle::Command;
 use domain::update::{Audience, Purpose};
@@ -94,6 +95,25 @@ impl Services {
             ),
         }
         Ok(entries)
+    }
+
+    /// The incident's timeline and every delivery attempt to the webhooks of its
+    /// updates. The timeline is what was published; when the delivery log
+    /// cannot be read, that is logged and the updates come without it.
+    pub async fn updates_with_deliveries(
+        &self,
+        id: i64,
+    ) -> ServiceResult<(Vec<TimelineEntry>, Vec<Delivery>)> {
+        let timeline = self.timeline(id).await?;
+        let deliveries = self.webhooks.deliveries(id).await.unwrap_or_else(|error| {
+            tracing::warn!(
+                incident.id = id,
+                error = &error as &dyn std::error::Error,
+                "cannot read the webhook delivery log"
+            );
+            Vec::new()
+        });
+        Ok((timeline, deliveries))
     }
 
     /// Every template, by audience and purpose.

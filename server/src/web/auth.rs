@@ -4,7 +4,7 @@
 use super::AppState;
 use super::context::USER_ID_KEY;
 use super::extract::FormPost;
-use super::render::{plain_error, render_page};
+use super::render::{plain_error, render_page, render_with_feedback};
 use crate::accounts::{AccountError, User, throttle};
 use app::domain::access::safe_return_path;
 use app::domain::account::{Email, NewPassword};
@@ -58,9 +58,6 @@ pub async fn login(
     session: Session,
     FormPost { form, request }: FormPost<LoginForm>,
 ) -> Response {
-    let Some(mut ctx) = page_context_of(&request) else {
-        return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "The request could not be handled.");
-    };
     let next = safe_return_path(form.next.as_deref()).to_owned();
     let page =
         format!("/login?{}", serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default());
@@ -74,10 +71,10 @@ pub async fn login(
     if let Some(wait) = state.accounts.throttle.blocked_for(&keys, Instant::now()) {
         let seconds = wait.as_secs().max(1);
         tracing::warn!(client.address = %peer.ip(), "sign-in refused: too many failures");
-        ctx.feedback = Some(feedback(format!(
-            "Too many failed sign-in attempts. Wait {seconds} seconds, then try again."
-        )));
-        let mut response = render_page(&state, request, &page, StatusCode::TOO_MANY_REQUESTS, ctx).await;
+        let message = format!("Too many failed sign-in attempts. Wait {seconds} seconds, then try again.");
+        let mut response =
+            render_with_feedback(&state, request, &page, StatusCode::TOO_MANY_REQUESTS, feedback(message))
+                .await;
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         return response;
     }
@@ -98,19 +95,24 @@ pub async fn login(
         Ok(None) => {
             state.accounts.throttle.record_failure(&keys, Instant::now());
             tracing::info!(client.address = %peer.ip(), "sign-in failed: wrong e-mail address or password");
-            ctx.feedback = Some(feedback("Wrong e-mail address or password.".to_owned()));
-            render_page(&state, request, &page, StatusCode::UNAUTHORIZED, ctx).await
+            let message = "Wrong e-mail address or password.".to_owned();
+            render_with_feedback(&state, request, &page, StatusCode::UNAUTHORIZED, feedback(message)).await
         }
         Err(error) => {
             tracing::error!(
                 error = &error as &dyn std::error::Error,
                 "sign-in failed: account store unavailable"
             );
-            ctx.feedback = Some(feedback(
-                "Signing in is not possible right now: the account store is unavailable. Try again shortly."
-                    .to_owned(),
-            ));
-            render_page(&state, request, &page, StatusCode::SERVICE_UNAVAILABLE, ctx).await
+            let message =
+                "Signing in is not possible right now: the account store is unavailable. Try again shortly.";
+            render_with_feedback(
+                &state,
+                request,
+                &page,
+                StatusCode::SERVICE_UNAVAILABLE,
+                feedback(message.into()),
+            )
+            .await
         }
     }
 }

@@ -3,9 +3,9 @@
 //! that renders the page again with the message and what was typed.
 
 use super::AppState;
-use super::render::{plain_error, render_page};
+use super::render::render_with_feedback;
 use crate::services::ServiceError;
-use app::page_context::{FormFeedback, PageContext};
+use app::page_context::FormFeedback;
 use axum::Json;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -70,13 +70,7 @@ pub async fn form_refused(
     error: &ServiceError,
     feedback: FormFeedback,
 ) -> Response {
-    let Some(mut ctx) = request.extensions().get::<PageContext>().cloned() else {
-        return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "The request could not be handled.");
-    };
-    ctx.feedback = Some(FormFeedback {
-        message: error.to_string(),
-        field: error.field().map(str::to_owned),
-        ..feedback
-    });
-    render_page(state, request, page, status_of(error), ctx).await
+    let feedback =
+        FormFeedback { message: error.to_string(), field: error.field().map(str::to_owned), ..feedback };
+    render_with_feedback(state, request, page, status_of(error), feedback).await
 }

@@ -2,7 +2,7 @@
 //! back with its message, the right status code, and what was typed.
 
 use super::AppState;
-use app::page_context::PageContext;
+use app::page_context::{FormFeedback, PageContext};
 use app::shell;
 use axum::body::Body;
 use axum::extract::Request;
@@ -31,6 +31,22 @@ pub async fn render_page(
     let mut response = handler(Request::from_parts(parts, Body::empty())).await.into_response();
     *response.status_mut() = status;
     response
+}
+
+/// Renders `path` for a form post with `feedback` (a message, what was typed, a
+/// result to show) in the page context the request came with.
+pub async fn render_with_feedback(
+    state: &AppState,
+    request: Request,
+    path: &str,
+    status: StatusCode,
+    feedback: FormFeedback,
+) -> Response {
+    let Some(mut ctx) = request.extensions().get::<PageContext>().cloned() else {
+        return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "The request could not be handled.");
+    };
+    ctx.feedback = Some(feedback);
+    render_page(state, request, path, status, ctx).await
 }
 
 /// A one-sentence plain-text answer, for clients that are not browsing pages.

@@ -4,8 +4,8 @@
 use super::AppState;
 use super::error::form_refused;
 use super::extract::{Admin, Caller, FormPost};
-use super::render::{plain_error, render_page};
-use app::page_context::{FormFeedback, PageContext};
+use super::render::{plain_error, render_with_feedback};
+use app::page_context::FormFeedback;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
@@ -27,15 +27,12 @@ pub async fn create(
 ) -> Response {
     match state.services.create_token(&principal, &form.name, &form.role).await {
         Ok((token, secret)) => {
-            let Some(mut ctx) = request.extensions().get::<PageContext>().cloned() else {
-                return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "The request could not be handled.");
-            };
-            ctx.feedback = Some(FormFeedback {
+            let feedback = FormFeedback {
                 message: format!("Token '{}' created. Copy it now: it will not be shown again.", token.name),
                 new_token: Some(secret),
                 ..FormFeedback::default()
-            });
-            render_page(&state, request, "/admin/tokens", StatusCode::CREATED, ctx).await
+            };
+            render_with_feedback(&state, request, "/admin/tokens", StatusCode::CREATED, feedback).await
         }
         Err(error) => form_refused(&state, request, "/admin/tokens", &error, FormFeedback::default()).await,
     }

@@ -159,11 +159,10 @@ pub async fn api_publish(
     responses((status = 200, body = Vec<UpdateView>), (status = 400, body = ApiError), (status = 401, body = ApiError),
         (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 503, body = ApiError)))]
 pub async fn api_list(State(state): State<AppState>, Path(id): Path<i64>, _: Caller<Responder>) -> Response {
-    let timeline = match state.services.timeline(id).await {
-        Ok(timeline) => timeline,
+    let (timeline, deliveries) = match state.services.updates_with_deliveries(id).await {
+        Ok(read) => read,
         Err(error) => return error.into_response(),
     };
-    let deliveries = state.webhooks.deliveries(id).await.unwrap_or_default();
     let mut updates = updates_of(&timeline);
     for update in &mut updates {
         update.deliveries = deliveries
@@ -253,14 +252,8 @@ pub async fn form_render(
     let input = UpdateInput { impact: form.impact.clone(), workaround: form.workaround.clone() };
     match state.services.render_update(id, &form.audience, &form.purpose, &input).await {
         Ok(text) => {
-            let Some(mut ctx) = request.extensions().get::<app::page_context::PageContext>().cloned() else {
-                return super::render::plain_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "The request could not be handled.",
-                );
-            };
-            ctx.feedback = Some(FormFeedback { update: Some(form.draft(text)), ..FormFeedback::default() });
-            super::render::render_page(&state, request, &page, StatusCode::OK, ctx).await
+            let feedback = FormFeedback { update: Some(form.draft(text)), ..FormFeedback::default() };
+            super::render::render_with_feedback(&state, request, &page, StatusCode::OK, feedback).await
         }
         Err(error) => {
             let feedback =

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Runs the whole Wheelhouse test suite: domain unit tests, integration tests
-# against the real server on SQLite and PostgreSQL, and browser tests in
-# headless Chromium. Installs what is missing first; safe to run again.
+# against the real server on SQLite and PostgreSQL (with the real Prometheus
+# and Alertmanager), and browser tests in headless Chromium. Installs what is
+# missing first; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-tools.sh
 
-if ! [ -x /usr/bin/chromium ]; then
-  say "installing Chromium for the browser tests"
+# Real programs the tests drive: Chromium (browser tests), Prometheus and
+# Alertmanager (alert intake), all from Debian's packages.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/prometheus ] || missing+=(prometheus)
+[ -x /usr/bin/prometheus-alertmanager ] || missing+=(prometheus-alertmanager)
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing ${missing[*]} for the tests"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then

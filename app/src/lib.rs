@@ -4,6 +4,7 @@
 // Deep view trees (the cluster page's tables) need more than the default 128.
 #![recursion_limit = "256"]
 
+pub mod alerts;
 pub mod components;
 /// The domain rules, a crate of their own (`app/domain`) so that they stay pure.
 pub use domain;
@@ -23,10 +24,12 @@ use leptos_router::{
 use components::layout::Layout;
 use pages::{
     admin::AdminPage,
+    admin_alert_routing::AdminAlertRoutingPage,
     admin_components::AdminComponentsPage,
     admin_templates::AdminTemplatesPage,
     admin_tokens::AdminTokensPage,
     admin_webhooks::AdminWebhooksPage,
+    alerts::AlertsPage,
     briefing::{BriefingPage, IncidentBriefingPage},
     cluster::ClusterPage,
     dashboard::DashboardPage,
@@ -97,6 +100,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("incidents") view=IncidentsPage ssr=SsrMode::Async />
+                    <Route path=path!("alerts") view=AlertsPage ssr=SsrMode::Async />
                     <Route path=path!("incidents/new") view=DeclarePage ssr=SsrMode::Async />
                     <Route path=path!("incidents/:id/briefing") view=IncidentBriefingPage ssr=SsrMode::Async />
                     <Route path=path!("incidents/:id") view=IncidentRoomPage ssr=SsrMode::Async />
@@ -107,6 +111,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/tokens") view=AdminTokensPage ssr=SsrMode::Async />
                     <Route path=path!("admin/templates") view=AdminTemplatesPage ssr=SsrMode::Async />
                     <Route path=path!("admin/webhooks") view=AdminWebhooksPage ssr=SsrMode::Async />
+                    <Route path=path!("admin/alert-routing") view=AdminAlertRoutingPage ssr=SsrMode::Async />
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("setup") view=SetupPage ssr=SsrMode::Async />
                 </Routes>

@@ -197,7 +197,7 @@ pub fn on_live_events(on_event: impl Fn(&str) + 'static) {
         use wasm_bindgen::closure::Closure;
         let Ok(source) = web_sys::EventSource::new("/api/v1/events") else { return };
         let on_event = std::rc::Rc::new(on_event);
-        for kind in ["component", "cluster", "cluster-state", "incident", "action", "reset"] {
+        for kind in ["component", "cluster", "cluster-state", "incident", "action", "alert", "reset"] {
             let on_event = on_event.clone();
             let listener =
                 Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_event: web_sys::MessageEvent| {

@@ -50,6 +50,12 @@ pub struct FormFeedback {
     /// A refused template, as typed.
     #[serde(default)]
     pub template: Option<String>,
+    /// A refused routing rule, as typed.
+    #[serde(default)]
+    pub rule: Option<crate::domain::alert::RuleForm>,
+    /// A refused silence (minutes, reason) and the alert it was for.
+    #[serde(default)]
+    pub silence: Option<(i64, String, String)>,
 }
 
 /// The room's update form, carried between render, edit and publish.

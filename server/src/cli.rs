@@ -41,6 +41,12 @@ pub struct SettingsArgs {
     /// Directory holding pkg/ with the wasm bundle and stylesheet [default: target/site]
     #[arg(long, env = "WHEELHOUSE_SITE_ROOT", global = true, value_name = "DIR")]
     pub site_root: Option<String>,
+    /// Seconds a component stays in partial or major outage before Wheelhouse raises its own alert [default: 120]
+    #[arg(long, env = "WHEELHOUSE_ALERT_DETECTION_AFTER", global = true, value_name = "SECONDS")]
+    pub alert_detection_after: Option<String>,
+    /// Storm guard: more new alerts than this in a minute attach to one incident [default: 20]
+    #[arg(long, env = "WHEELHOUSE_ALERT_STORM_LIMIT", global = true, value_name = "COUNT")]
+    pub alert_storm_limit: Option<String>,
 }
 
 impl SettingsArgs {
@@ -53,6 +59,8 @@ impl SettingsArgs {
             log_format: self.log_format.clone(),
             secure_cookies: self.secure_cookies.clone(),
             site_root: self.site_root.clone(),
+            alert_detection_after: self.alert_detection_after.clone(),
+            alert_storm_limit: self.alert_storm_limit.clone(),
         }
     }
 }

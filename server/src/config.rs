@@ -21,6 +21,10 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Where cargo-leptos put the site: `pkg/` with the wasm bundle and stylesheet.
     pub site_root: PathBuf,
+    /// How long a component stays in partial or major outage before Wheelhouse raises its own alert.
+    pub alert_detection_after: std::time::Duration,
+    /// The storm guard: more new alerts than this in a minute attach to one incident.
+    pub alert_storm_limit: u32,
 }
 
 /// Settings as typed by a person, before parsing. Each source fills what it knows.
@@ -34,6 +38,8 @@ pub struct RawSettings {
     pub log_format: Option<String>,
     pub secure_cookies: Option<String>,
     pub site_root: Option<String>,
+    pub alert_detection_after: Option<String>,
+    pub alert_storm_limit: Option<String>,
 }
 
 impl RawSettings {
@@ -47,6 +53,8 @@ impl RawSettings {
             log_format: self.log_format.or(lower.log_format),
             secure_cookies: self.secure_cookies.or(lower.secure_cookies),
             site_root: self.site_root.or(lower.site_root),
+            alert_detection_after: self.alert_detection_after.or(lower.alert_detection_after),
+            alert_storm_limit: self.alert_storm_limit.or(lower.alert_storm_limit),
         }
     }
 }
@@ -65,6 +73,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://wheelhouse.db";
 pub const DEFAULT_CONFIG_FILE: &str = "wheelhouse.toml";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
+pub const DEFAULT_ALERT_DETECTION_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
+pub const DEFAULT_ALERT_STORM_LIMIT: u32 = 20;
 
 impl Settings {
     /// Resolves settings from flags and environment (`given`) over the file.
@@ -132,7 +142,42 @@ impl Settings {
                 got: path.display().to_string(),
             });
         }
-        Ok(Settings { listen, database, cluster, kubeconfig, log_format, secure_cookies, site_root })
+        let alert_detection_after = match raw.alert_detection_after.as_deref().map(str::trim) {
+            None => DEFAULT_ALERT_DETECTION_AFTER,
+            Some(raw) => raw
+                .strip_suffix('s')
+                .unwrap_or(raw)
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (1..=86_400).contains(s))
+                .map(std::time::Duration::from_secs)
+                .ok_or_else(|| ConfigError::Invalid {
+                    setting: "--alert-detection-after / WHEELHOUSE_ALERT_DETECTION_AFTER",
+                    expected: "seconds from 1 to 86400, such as 120 or 120s",
+                    got: raw.to_owned(),
+                })?,
+        };
+        let alert_storm_limit = match raw.alert_storm_limit.as_deref().map(str::trim) {
+            None => DEFAULT_ALERT_STORM_LIMIT,
+            Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=100_000).contains(n)).ok_or_else(|| {
+                ConfigError::Invalid {
+                    setting: "--alert-storm-limit / WHEELHOUSE_ALERT_STORM_LIMIT",
+                    expected: "a number of new alerts per minute from 1 to 100000",
+                    got: raw.to_owned(),
+                }
+            })?,
+        };
+        Ok(Settings {
+            listen,
+            database,
+            cluster,
+            kubeconfig,
+            log_format,
+            secure_cookies,
+            site_root,
+            alert_detection_after,
+            alert_storm_limit,
+        })
     }
 }
 

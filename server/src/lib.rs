@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod actions;
+pub mod alert_pages;
+pub mod alerts;
 pub mod cli;
 pub mod cluster;
 pub mod components;

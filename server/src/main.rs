@@ -106,7 +106,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 async fn add_user(settings: Settings, email: &str, role: &str) -> anyhow::Result<()> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
-    let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+    let role = Role::parse_for_account(role).map_err(|e| anyhow::anyhow!("--role: {e}"))?;
     let stdin = std::io::stdin();
     let mut typed = String::new();
     if !stdin.is_terminal() {

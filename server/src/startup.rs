@@ -95,7 +95,7 @@ impl Application {
             hub: events.clone(),
             board: board.clone(),
         };
-        let background = BackgroundTasks(vec![
+        let mut background = BackgroundTasks(vec![
             tokio::spawn(engine.run()),
             tokio::spawn(prune_history(history.clone(), events.clone())),
         ]);
@@ -179,7 +179,17 @@ impl Application {
             live: pages.clone(),
             clock: Arc::new(crate::services::ports::SystemClock),
             history: history.clone(),
+            alerts: crate::alerts::Alerts::new(db.clone(), events.clone()),
+            cluster: live.clone(),
+            alert_settings: crate::services::AlertSettings {
+                storm: app::domain::alert::StormGuard { per_minute: settings.alert_storm_limit },
+                detection_after_ms: i64::try_from(settings.alert_detection_after.as_millis())
+                    .unwrap_or(i64::MAX),
+            },
+            alert_routing: Arc::new(tokio::sync::Mutex::new(())),
         };
+        let alert_pages = Arc::new(crate::alert_pages::AlertPages { services: services.clone() });
+        background.0.push(tokio::spawn(crate::alerts::detection::run(services.clone())));
         let state = AppState {
             leptos,
             db: db.clone(),
@@ -198,6 +208,7 @@ impl Application {
             webhooks: webhooks.clone(),
             incident_pages,
             live: pages,
+            alert_pages,
         };
         Ok(Application {
             listener,

@@ -222,6 +222,31 @@ impl TestApp {
     pub async fn get(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
         client.get(self.url(path)).send().await.unwrap()
     }
+
+    /// An API token made by an admin on `/admin/tokens`, read from the page that shows it once.
+    pub async fn api_token(&self, admin: &reqwest::Client, name: &str, role: &str) -> String {
+        let response = admin
+            .post(self.url("/admin/tokens"))
+            .form(&[("name", name), ("role", role)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let page = response.text().await.unwrap();
+        let start = page.find("whk_").expect("the new token is on the page");
+        page[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
+    }
+}
+
+/// A client that sends `token` as its bearer token (as automation does).
+pub fn bearer(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 /// The `Location` header of a redirect.
@@ -263,6 +288,9 @@ macro_rules! on_both_backends {
 pub struct TestDrill {
     pub cluster: std::sync::Arc<server::drill::DrillCluster>,
     pub kubeconfig: PathBuf,
+    /// `https://127.0.0.1:PORT`, and the CA that signed its certificate (PEM).
+    pub url: String,
+    pub ca_pem: String,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     dir: PathBuf,
 }
@@ -286,8 +314,9 @@ impl TestDrill {
         let kubeconfig = dir.join("kubeconfig");
         server::drill::serve::write_kubeconfig(&kubeconfig, &drill.kubeconfig()).unwrap();
         let cluster = drill.cluster.clone();
+        let (url, ca_pem) = (drill.url(), drill.ca_pem.clone());
         let server = tokio::spawn(drill.run());
-        let test = TestDrill { cluster, kubeconfig, server, dir };
+        let test = TestDrill { cluster, kubeconfig, url, ca_pem, server, dir };
         test.wait_until("the scenario's pods to be Running and Ready", || {
             let pods = test
                 .cluster
@@ -353,4 +382,52 @@ impl Drop for TestDrill {
         self.server.abort();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A program the tests start (Alertmanager, Prometheus), stopped when dropped.
+pub struct Daemon {
+    pub name: &'static str,
+    child: std::process::Child,
+    pub dir: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `program` with `args` in a fresh directory (given to `args` as
+    /// `{dir}`), after writing `files` (name, contents) there.
+    pub fn start(name: &'static str, program: &str, files: &[(&str, &str)], args: &[String]) -> Daemon {
+        let dir =
+            std::env::temp_dir().join(format!("wheelhouse-{name}-{}", server::accounts::generate_secret(6)));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, contents) in files {
+            std::fs::write(dir.join(file), contents).unwrap();
+        }
+        let args: Vec<String> = args.iter().map(|a| a.replace("{dir}", &dir.display().to_string())).collect();
+        let log = std::fs::File::create(dir.join("log")).unwrap();
+        let child = std::process::Command::new(program)
+            .args(&args)
+            .current_dir(&dir)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program} must be installed (scripts/test.sh installs it): {e}"));
+        Daemon { name, child, dir }
+    }
+
+    /// What it logged so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A port no one listens on now, for a program that takes its port as a flag.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -5,7 +5,7 @@
 
 use app::domain::role::Role;
 use serde_json::{Value, json};
-use tests::{TestApp, location, on_both_backends};
+use tests::{TestApp, bearer, location, on_both_backends};
 
 /// A component key the board knows, once the first evaluation is done.
 async fn some_component(app: &TestApp, client: &reqwest::Client) -> String {
@@ -45,20 +45,8 @@ async fn timeline(client: &reqwest::Client, app: &TestApp, id: i64) -> Vec<Value
     get_json(client, app, &format!("/api/v1/incidents/{id}/timeline")).await.as_array().unwrap().clone()
 }
 
-/// An API token made by an admin on `/admin/tokens`, read from the page that shows it once.
 async fn api_token(app: &TestApp, admin: &reqwest::Client, name: &str, role: &str) -> String {
-    let response =
-        admin.post(app.url("/admin/tokens")).form(&[("name", name), ("role", role)]).send().await.unwrap();
-    assert_eq!(response.status(), 201);
-    let page = response.text().await.unwrap();
-    let start = page.find("whk_").expect("the new token is on the page");
-    page[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
-}
-
-fn bearer(token: &str) -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
-    reqwest::Client::builder().default_headers(headers).build().unwrap()
+    app.api_token(admin, name, role).await
 }
 
 on_both_backends! {

@@ -9,6 +9,7 @@ use super::role::Role;
 pub enum Area {
     Dashboard,
     Incidents,
+    Alerts,
     Cluster,
     StatusPage,
     Briefing,
@@ -17,13 +18,21 @@ pub enum Area {
 
 impl Area {
     /// The navigation, in the order it is shown.
-    pub const NAVIGATION: [Area; 6] =
-        [Area::Dashboard, Area::Incidents, Area::Cluster, Area::StatusPage, Area::Briefing, Area::Admin];
+    pub const NAVIGATION: [Area; 7] = [
+        Area::Dashboard,
+        Area::Incidents,
+        Area::Alerts,
+        Area::Cluster,
+        Area::StatusPage,
+        Area::Briefing,
+        Area::Admin,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             Area::Dashboard => "Dashboard",
             Area::Incidents => "Incidents",
+            Area::Alerts => "Alerts",
             Area::Cluster => "Cluster",
             Area::StatusPage => "Status page",
             Area::Briefing => "Briefing",
@@ -35,6 +44,7 @@ impl Area {
         match self {
             Area::Dashboard => "/",
             Area::Incidents => "/incidents",
+            Area::Alerts => "/alerts",
             Area::Cluster => "/cluster",
             Area::StatusPage => "/status",
             Area::Briefing => "/briefing",
@@ -47,7 +57,7 @@ impl Area {
         match self {
             Area::StatusPage => None,
             Area::Briefing => Some(Role::Viewer),
-            Area::Dashboard | Area::Incidents | Area::Cluster => Some(Role::Responder),
+            Area::Dashboard | Area::Incidents | Area::Alerts | Area::Cluster => Some(Role::Responder),
             Area::Admin => Some(Role::Admin),
         }
     }
@@ -85,6 +95,7 @@ pub fn required_role_for(path: &str) -> Option<Role> {
         "" => Area::Dashboard.required_role(),
         "incidents" if segments.len() == 3 && segments[2] == "briefing" => Area::Briefing.required_role(),
         "incidents" => Area::Incidents.required_role(),
+        "alerts" => Area::Alerts.required_role(),
         "cluster" => Area::Cluster.required_role(),
         "briefing" => Area::Briefing.required_role(),
         "admin" => Area::Admin.required_role(),
@@ -182,9 +193,10 @@ mod tests {
         assert_eq!(visible(Some(Role::Viewer)), ["Status page", "Briefing"]);
         assert_eq!(
             visible(Some(Role::Responder)),
-            ["Dashboard", "Incidents", "Cluster", "Status page", "Briefing"]
+            ["Dashboard", "Incidents", "Alerts", "Cluster", "Status page", "Briefing"]
         );
-        assert_eq!(visible(Some(Role::Admin)).len(), 6);
+        assert_eq!(visible(Some(Role::Admin)).len(), 7);
+        assert_eq!(visible(Some(Role::Alerts)), ["Status page"], "an alert token opens no page");
     }
 
     #[test]

@@ -341,6 +341,10 @@ pub struct DeclarationForm {
     /// The commander's e-mail address; empty means the declarer.
     #[serde(default)]
     pub commander: String,
+    /// Ids of alerts this declaration answers (comma-separated), attached to
+    /// the new incident; empty for none.
+    #[serde(default)]
+    pub alerts: String,
 }
 
 /// A checked declaration. Whether the components and the commander exist is
@@ -405,6 +409,7 @@ mod tests {
             components: vec!["service/1".into(), "service/1".into(), "node/worker-1".into()],
             summary: "Payments fail at checkout.".into(),
             commander: String::new(),
+            alerts: String::new(),
         }
     }
 

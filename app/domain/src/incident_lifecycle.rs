@@ -3,6 +3,7 @@
 //! folds an accepted event into the state. The store runs both inside one
 //! transaction, so the incident row and its timeline cannot disagree.
 
+use super::alert::AlertSeverity;
 use super::incident::{IncidentRole, Phase, PublicStatus, Severity, Text};
 use super::role::Role;
 use super::update::{Audience, Purpose};
@@ -63,11 +64,18 @@ pub struct IncidentState {
 impl IncidentState {
     /// A new incident, commanded by `commander`.
     pub fn declared(severity: Severity, commander: Person, at: i64) -> IncidentState {
+        let mut state = IncidentState::declared_without_commander(severity, at);
+        state.assignments.push(Assignment { person: commander, role: IncidentRole::IncidentCommander });
+        state
+    }
+
+    /// A new incident nobody commands yet (declared from an alert), until a responder takes command.
+    pub fn declared_without_commander(severity: Severity, at: i64) -> IncidentState {
         IncidentState {
             severity,
             status: PublicStatus::Investigating,
             phase: Phase::Identification,
-            assignments: vec![Assignment { person: commander, role: IncidentRole::IncidentCommander }],
+            assignments: Vec::new(),
             declared_at: at,
             acknowledged_at: None,
             contained_at: None,
@@ -145,6 +153,25 @@ pub enum Command {
     },
     /// Brings a resolved incident back to `investigating`.
     Reopen,
+    /// A responder takes command of an incident nobody commands (one declared from an alert).
+    TakeCommand,
+    /// An alert concerning the incident fired (attached to it) or resolved.
+    RecordAlert {
+        alert: AlertNotice,
+        resolved: bool,
+    },
+}
+
+/// An alert as an incident's timeline names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertNotice {
+    /// The alert's id in Wheelhouse.
+    pub alert: i64,
+    pub name: String,
+    pub severity: AlertSeverity,
+    pub summary: Option<String>,
+    /// The component key, when the alert maps to one.
+    pub component: Option<String>,
 }
 
 /// One typed timeline event. Events are only ever appended.
@@ -157,7 +184,8 @@ pub enum TimelineEvent {
         category: super::incident::Category,
         components: Vec<String>,
         summary: String,
-        commander: Person,
+        /// `None` when declared from an alert: nobody commands until a responder takes command.
+        commander: Option<Person>,
     },
     Acknowledged,
     SeverityChanged {
@@ -219,6 +247,10 @@ pub enum TimelineEvent {
         description: String,
         result: String,
     },
+    /// An alert fired for the incident (it opened it, or was attached to it).
+    AlertReceived(AlertNotice),
+    /// An alert attached to the incident resolved.
+    AlertResolved(AlertNotice),
 }
 
 impl TimelineEvent {
@@ -240,14 +272,19 @@ impl TimelineEvent {
             TimelineEvent::ActionExecuted { .. } => "action_executed",
             TimelineEvent::ActionFailed { .. } => "action_failed",
             TimelineEvent::ActionUndone { .. } => "action_undone",
+            TimelineEvent::AlertReceived(_) => "alert_received",
+            TimelineEvent::AlertResolved(_) => "alert_resolved",
         }
     }
 
     /// One line for the timeline.
     pub fn describe(&self) -> String {
         match self {
-            TimelineEvent::Declared { title, severity, commander, .. } => {
+            TimelineEvent::Declared { title, severity, commander: Some(commander), .. } => {
                 format!("Declared {severity} \u{201c}{title}\u{201d}; {} commands", commander.email)
+            }
+            TimelineEvent::Declared { title, severity, commander: None, .. } => {
+                format!("Declared {severity} \u{201c}{title}\u{201d} from an alert; nobody commands it yet")
             }
             TimelineEvent::Acknowledged => "The incident commander acknowledged the incident".to_owned(),
             TimelineEvent::SeverityChanged { from, to } => format!("Severity changed from {from} to {to}"),
@@ -284,6 +321,11 @@ impl TimelineEvent {
             TimelineEvent::ActionUndone { action, description, result } => {
                 format!("Action #{action} undone: {description}. {result}")
             }
+            TimelineEvent::AlertReceived(notice) => match &notice.summary {
+                Some(summary) => format!("Alert {} ({}) firing: {summary}", notice.name, notice.severity),
+                None => format!("Alert {} ({}) firing", notice.name, notice.severity),
+            },
+            TimelineEvent::AlertResolved(notice) => format!("Alert {} resolved", notice.name),
         }
     }
 }
@@ -455,6 +497,37 @@ pub fn decide(state: &IncidentState, actor: &Actor, command: Command) -> Result<
             let phase = if state.phase == Phase::PostIncident { Phase::Identification } else { state.phase };
             Ok(vec![TimelineEvent::Reopened { phase }])
         }
+        Command::TakeCommand => {
+            let person = match &actor.person {
+                Some(person) if actor.role.satisfies(Role::Responder) => person.clone(),
+                Some(_) => return Err(not_permitted("Viewers cannot take command.")),
+                None => return Err(not_permitted("An API token cannot command an incident.")),
+            };
+            if let Some(commander) = state.commander() {
+                return Err(invalid(format!(
+                    "{} already commands this incident; ask them to hand command over.",
+                    commander.email
+                )));
+            }
+            if state.is_resolved() {
+                return Err(invalid("The incident is resolved; reopen it before taking command."));
+            }
+            Ok(vec![TimelineEvent::CommandHandedOver { from: None, to: person }])
+        }
+        Command::RecordAlert { alert, resolved } => {
+            if !actor.role.satisfies(Role::Alerts) {
+                return Err(not_permitted("Viewers cannot attach alerts."));
+            }
+            if resolved {
+                return Ok(vec![TimelineEvent::AlertResolved(alert)]);
+            }
+            if state.is_resolved() {
+                return Err(invalid(
+                    "The incident is resolved; attach the alert to an incident under way, or declare one.",
+                ));
+            }
+            Ok(vec![TimelineEvent::AlertReceived(alert)])
+        }
     }
 }
 
@@ -468,7 +541,9 @@ pub fn apply(state: &mut IncidentState, event: &TimelineEvent, at: i64) {
         | TimelineEvent::ActionPlanned { .. }
         | TimelineEvent::ActionExecuted { .. }
         | TimelineEvent::ActionFailed { .. }
-        | TimelineEvent::ActionUndone { .. } => {}
+        | TimelineEvent::ActionUndone { .. }
+        | TimelineEvent::AlertReceived(_)
+        | TimelineEvent::AlertResolved(_) => {}
         TimelineEvent::Acknowledged => state.acknowledged_at = Some(at),
         TimelineEvent::SeverityChanged { to, .. } => state.severity = *to,
         TimelineEvent::StatusChanged { to, .. } => {
@@ -897,5 +972,55 @@ mod tests {
         let due = state.next_update_due().unwrap();
         assert!(!state.update_overdue(due));
         assert!(state.update_overdue(due + 1));
+    }
+
+    fn notice() -> AlertNotice {
+        AlertNotice {
+            alert: 4,
+            name: "KubePodCrashLooping".into(),
+            severity: AlertSeverity::Critical,
+            summary: Some("checkout restarts".into()),
+            component: Some("service/2".into()),
+        }
+    }
+
+    #[test]
+    fn an_incident_declared_from_an_alert_has_no_commander_until_a_responder_takes_command() {
+        let mut state = IncidentState::declared_without_commander(Severity::Sev2, 1_000);
+        assert_eq!(state.commander(), None);
+        assert!(decide(&state, &viewer(), Command::TakeCommand).is_err());
+        let token = Actor::token("am", Role::Responder);
+        assert!(matches!(decide(&state, &token, Command::TakeCommand), Err(Refusal::NotPermitted(_))));
+        run(&mut state, &responder(OPS), Command::TakeCommand, 2_000).unwrap();
+        assert_eq!(state.commander(), Some(&person(OPS)));
+        let message = refused_as_invalid(decide(&state, &responder(IC), Command::TakeCommand));
+        assert!(message.contains("already commands"), "{message}");
+        run(&mut state, &responder(OPS), Command::Acknowledge, 2_500).unwrap();
+        assert_eq!(state.acknowledged_at, Some(2_500));
+    }
+
+    #[test]
+    fn alerts_are_recorded_by_alert_tokens_but_not_attached_to_resolved_incidents() {
+        let mut state = incident();
+        let token = Actor::token("alertmanager", Role::Alerts);
+        let events =
+            decide(&state, &token, Command::RecordAlert { alert: notice(), resolved: false }).unwrap();
+        assert_eq!(events, vec![TimelineEvent::AlertReceived(notice())]);
+        assert!(events[0].describe().contains("KubePodCrashLooping (critical) firing: checkout restarts"));
+        assert!(
+            decide(&state, &viewer(), Command::RecordAlert { alert: notice(), resolved: false }).is_err()
+        );
+        run(&mut state, &responder(IC), Command::ChangeStatus(PublicStatus::Resolved), 3_000).unwrap();
+        refused_as_invalid(decide(&state, &token, Command::RecordAlert { alert: notice(), resolved: false }));
+        let resolved =
+            decide(&state, &token, Command::RecordAlert { alert: notice(), resolved: true }).unwrap();
+        assert_eq!(resolved[0].kind(), "alert_resolved");
+    }
+
+    #[test]
+    fn a_stored_declaration_with_a_commander_reads_back_into_the_optional_field() {
+        let stored = r#"{"kind":"declared","title":"t","severity":"SEV2","category":"networking","components":[],"summary":"","commander":{"id":1,"email":"a@example.com"}}"#;
+        let event: TimelineEvent = serde_json::from_str(stored).unwrap();
+        assert!(matches!(event, TimelineEvent::Declared { commander: Some(_), .. }));
     }
 }

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod account;
 pub mod action;
+pub mod alert;
 pub mod component;
 pub mod component_health;
 pub mod connection;

@@ -35,6 +35,10 @@ pub fn AdminPage() -> impl IntoView {
                 <p>"Edit the stakeholder-update templates for each audience and purpose."</p>
             </section>
             <section class="admin-help">
+                <h2><a href="/admin/alert-routing">"Alert routing"</a></h2>
+                <p>"Decide which alerts declare an incident by themselves, which go to the inbox and which are kept out of sight."</p>
+            </section>
+            <section class="admin-help">
                 <h2><a href="/admin/webhooks">"Webhooks"</a></h2>
                 <p>"Send published updates to Slack or any HTTP receiver, per audience, with a delivery log."</p>
             </section>

@@ -19,7 +19,8 @@ pub fn AdminTokensPage() -> impl IntoView {
                 "CI pipelines, chat bots and alert routers call the JSON API (described at "
                 <a href="/api/v1/openapi.json">"/api/v1/openapi.json"</a>
                 ") with a token sent as " <code>"Authorization: Bearer …"</code>
-                ". A token acts with its role; it holds no role on an incident, so it must name a commander when it declares one."
+                ". A token acts with its role; it holds no role on an incident, so it must name a commander when it declares one. "
+                "The " <code>"alerts"</code> " role is for monitors such as Alertmanager: it may post alerts and nothing else."
             </p>
             <Suspense fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
                 {move || Suspend::new(async move { tokens.await.map(|rows| view! { <TokensView rows /> }) })}
@@ -48,7 +49,7 @@ fn TokensView(rows: Vec<TokenRow>) -> impl IntoView {
                 aria-invalid=(field == "name").then_some("true") placeholder="ci-pipeline" />
             <label for="token-role">"Role"</label>
             <select id="token-role" name="role">
-                {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == Role::Responder>{r.as_str()}</option> }).collect_view()}
+                {Role::TOKEN_ROLES.into_iter().map(|r| view! { <option value=r.as_str() selected=r == Role::Responder>{r.as_str()}</option> }).collect_view()}
             </select>
             <button type="submit" class="primary">"Create token"</button>
         </form>

@@ -53,6 +53,7 @@ fn ActiveList(list: IncidentList) -> impl IntoView {
                             <SeverityBadge severity=incident.severity />" "
                             <a href=format!("/incidents/{}", incident.id)>{format!("#{} ", incident.id)}{incident.title.clone()}</a>
                             " — "{incident.status.as_str()}
+                            {incident.commander.is_none().then(|| view! { " · "<strong class="no-commander">"nobody commands it yet"</strong> })}
                             {due.map(|due| view! { " · "<span class="update-due">{due}</span> })}
                         </li>
                     }

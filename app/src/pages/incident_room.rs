@@ -83,7 +83,7 @@ fn Header(incident: IncidentView, now: i64) -> impl IntoView {
                 <div><dt>"Status"</dt><dd data-field="status">{incident.status.as_str()}</dd></div>
                 <div><dt>"Phase"</dt><dd data-field="phase">{incident.phase.label()}</dd></div>
                 <div><dt>"Elapsed"</dt><dd>{duration_text(end - incident.declared_at)}</dd></div>
-                <div><dt>"Commander"</dt><dd data-field="commander">{incident.commander.clone().unwrap_or_default()}</dd></div>
+                <div><dt>"Commander"</dt><dd data-field="commander">{incident.commander.clone().unwrap_or_else(|| "nobody yet".to_owned())}</dd></div>
                 <div><dt>"Declared"</dt><dd>{format!("{} UTC by {}", clock(incident.declared_at), incident.declared_by)}</dd></div>
                 <div><dt>"Acknowledged"</dt><dd>{incident.acknowledged_at.map_or_else(|| "not yet".to_owned(), |t| format!("{} UTC", clock(t)))}</dd></div>
                 {incident.contained_at.map(|t| view! { <div><dt>"Contained"</dt><dd>{format!("{} UTC", clock(t))}</dd></div> })}
@@ -105,7 +105,13 @@ fn Controls(incident: IncidentView) -> impl IntoView {
     let phases: Vec<Phase> = Phase::ALL.iter().copied().filter(|p| *p != incident.phase).collect();
     view! {
         <section class="controls" aria-label="Move the incident on">
-            {incident.acknowledged_at.is_none().then(|| view! {
+            {(incident.commander.is_none() && !resolved).then(|| view! {
+                <form method="post" action=action.clone() id="take-command">
+                    <p class="warning" role="status">"This incident was declared from an alert and nobody commands it yet."</p>
+                    <button type="submit" name="take_command" value="true" class="primary">"Take command"</button>
+                </form>
+            })}
+            {(incident.acknowledged_at.is_none() && incident.commander.is_some()).then(|| view! {
                 <form method="post" action=action.clone()>
                     <button type="submit" name="acknowledge" value="true" class="primary">"Acknowledge (commander)"</button>
                 </form>

@@ -2,6 +2,7 @@
 //! status (in the URL), worst severity first then oldest; and
 //! `/incidents/new` — the declaration form, with each severity's definition.
 
+use crate::alerts::load_alert_declaration;
 use crate::components::guard::Guarded;
 use crate::components::status::clock;
 use crate::domain::incident::{Category, DeclarationForm, PublicStatus, Severity};
@@ -187,24 +188,48 @@ pub fn DeclarePage() -> impl IntoView {
 #[component]
 fn DeclareForm() -> impl IntoView {
     let choices = Resource::new(|| (), |_| load_component_choices());
+    // `?alerts=1,2`: prefilled from those alerts, which the new incident then answers.
+    let alerts = use_query_map().get_untracked().get("alerts").filter(|ids| !ids.trim().is_empty());
+    let prefill = Resource::new(
+        move || alerts.clone(),
+        |alerts| async move {
+            match alerts {
+                Some(ids) => load_alert_declaration(ids).await,
+                None => Ok(None),
+            }
+        },
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading components…"</p> }>
-            {move || Suspend::new(async move { choices.await.map(|choices| view! { <DeclareFields choices /> }) })}
+            {move || Suspend::new(async move {
+                let prefill = prefill.await?;
+                choices.await.map(|choices| view! { <DeclareFields choices prefill /> })
+            })}
         </Suspense>
     }
 }
 
 #[component]
-fn DeclareFields(choices: Vec<ComponentChoice>) -> impl IntoView {
+fn DeclareFields(choices: Vec<ComponentChoice>, prefill: Option<DeclarationForm>) -> impl IntoView {
     let ctx = expect_context::<PageContext>();
     let query = use_query_map().get_untracked();
     let feedback = ctx.feedback.clone();
-    let typed = feedback.as_ref().and_then(|f| f.declaration.clone()).unwrap_or_else(|| DeclarationForm {
-        severity: "SEV3".to_owned(),
-        category: query.get("category").unwrap_or_default(),
-        components: query.get("component").into_iter().collect(),
-        title: query.get("title").unwrap_or_default(),
-        ..DeclarationForm::default()
+    let typed = feedback.as_ref().and_then(|f| f.declaration.clone()).or(prefill).unwrap_or_else(|| {
+        DeclarationForm {
+            severity: "SEV3".to_owned(),
+            category: query.get("category").unwrap_or_default(),
+            components: query.get("component").into_iter().collect(),
+            title: query.get("title").unwrap_or_default(),
+            ..DeclarationForm::default()
+        }
+    });
+    let from_alerts = (!typed.alerts.is_empty()).then(|| {
+        let count = typed.alerts.split(',').count();
+        view! {
+            <p class="info" id="from-alerts">
+                {format!("Prefilled from {count} alert(s); they will be attached to the new incident.")}
+            </p>
+        }
     });
     let field = feedback.as_ref().and_then(|f| f.field.clone()).unwrap_or_default();
     let invalid = move |name: &str| (field == name).then_some("true");
@@ -212,7 +237,9 @@ fn DeclareFields(choices: Vec<ComponentChoice>) -> impl IntoView {
     let category = Category::parse(&typed.category).ok();
     view! {
         {feedback.map(|f| view! { <p class="error" role="alert">{f.message}</p> })}
+        {from_alerts}
         <form class="declare" method="post" action="/incidents">
+            <input type="hidden" name="alerts" value=typed.alerts.clone() />
             <label for="title">"Title"</label>
             <input id="title" name="title" required maxlength="200" value=typed.title.clone()
                 aria-invalid=invalid("title") placeholder="What is wrong, in a few words" />

@@ -1,10 +1,12 @@
 //! One module per route.
 
 pub mod admin;
+pub mod admin_alert_routing;
 pub mod admin_components;
 pub mod admin_templates;
 pub mod admin_tokens;
 pub mod admin_webhooks;
+pub mod alerts;
 pub mod briefing;
 pub mod cluster;
 pub mod dashboard;

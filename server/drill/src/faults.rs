@@ -1,7 +1,7 @@
 //! Faults the drill can inject into the API server itself: an outage of the
 //! whole API, and failing health checks (e.g. etcd).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -34,6 +34,8 @@ pub struct Faults {
     api_down_until: Mutex<Option<Instant>>,
     failing_checks: Mutex<BTreeSet<String>>,
     images: Mutex<HashMap<String, ImageBehaviour>>,
+    /// The images the registry holds; `None`: every image pulls.
+    registry: Mutex<Option<HashSet<String>>>,
 }
 
 impl Faults {
@@ -71,18 +73,33 @@ impl Faults {
         }
     }
 
+    /// Which images exist: any other fails to pull, as on a real kubelet.
+    pub fn set_registry(&self, images: HashSet<String>) {
+        *self.registry.lock().unwrap_or_else(|e| e.into_inner()) = Some(images);
+    }
+
+    /// Adds an image to the registry (a drill "pushes" it).
+    pub fn push_image(&self, image: &str) {
+        if let Some(registry) = self.registry.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            registry.insert(image.to_owned());
+        }
+    }
+
     pub fn image(&self, image: &str) -> ImageBehaviour {
-        self.images
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(image)
-            .copied()
-            .unwrap_or(ImageBehaviour::Healthy)
+        if let Some(behaviour) = self.images.lock().unwrap_or_else(|e| e.into_inner()).get(image) {
+            return *behaviour;
+        }
+        let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        match registry.as_ref() {
+            Some(known) if !known.contains(image) => ImageBehaviour::Unpullable,
+            _ => ImageBehaviour::Healthy,
+        }
     }
 
     /// Whether any image misbehaves, so the kubelet has restarts to play out.
     pub fn any_image_faults(&self) -> bool {
         !self.images.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+            || self.registry.lock().unwrap_or_else(|e| e.into_inner()).is_some()
     }
 
     /// The checks for `/livez` or `/readyz` and whether each passes.

@@ -16,6 +16,7 @@ pub mod fault_injection;
 pub mod faults;
 pub mod field_selector;
 pub mod logs;
+pub mod metrics;
 pub mod patch;
 pub mod resources;
 pub mod scenario;

@@ -24,6 +24,10 @@ pub struct Scenario {
     /// Faults injected at set times after the cluster starts, for drills.
     #[serde(default)]
     pub faults: Vec<TimedFault>,
+    /// Images the drill's registry holds besides those the scenario's
+    /// objects run; pulling any other fails (ErrImagePull, ImagePullBackOff).
+    #[serde(default)]
+    pub images: Vec<String>,
     /// Service components offered once when Wheelhouse runs this scenario
     /// in-process, so that a newcomer's dashboard shows the business services.
     #[serde(default)]
@@ -175,6 +179,7 @@ impl Scenario {
             namespaces,
             workloads,
             faults: Vec::new(),
+            images: Vec::new(),
             components: Vec::new(),
         }
     }
@@ -278,6 +283,38 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// The images the drill's registry holds once the scenario is loaded:
+    /// every image its objects run, and the scenario's extra `images`.
+    pub fn registry(&self, store: &Store) -> std::collections::HashSet<String> {
+        let mut images: std::collections::HashSet<String> = self.images.iter().cloned().collect();
+        let containers = |object: &Value, pointer: &str| -> Vec<String> {
+            object
+                .pointer(pointer)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["image"].as_str().map(str::to_owned))
+                .collect()
+        };
+        for resource in [DEPLOYMENTS, DAEMONSETS, super::resources::STATEFULSETS] {
+            for object in store
+                .list(resource, &super::store::Filter::default(), None, None)
+                .map(|p| p.items)
+                .unwrap_or_default()
+            {
+                images.extend(containers(&object, "/spec/template/spec/containers"));
+            }
+        }
+        for pod in store
+            .list(PODS, &super::store::Filter::default(), None, None)
+            .map(|p| p.items)
+            .unwrap_or_default()
+        {
+            images.extend(containers(&pod, "/spec/containers"));
+        }
+        images
+    }
+
     /// Creates every workload's pods directly, bound round-robin to the worker
     /// nodes and already Running and Ready, as a settled cluster would hold
     /// them. For benchmarks, where running the controllers over 150,000 pods
@@ -450,6 +487,25 @@ mod tests {
             "static control-plane pods"
         );
         assert_eq!(store.list(DEPLOYMENTS, &Filter::default(), None, None).unwrap().items.len(), 9);
+    }
+
+    #[test]
+    fn the_registry_holds_what_the_scenario_runs_and_its_extra_images() {
+        let store = Store::new();
+        let mut scenario = Scenario::default_scenario();
+        scenario.images.push("registry.example.com/shop/checkout:1.15.0".into());
+        scenario.load(&store).unwrap();
+        let registry = scenario.registry(&store);
+        assert!(registry.contains("registry.example.com/shop/checkout:1.14.2"));
+        assert!(registry.contains("registry.example.com/shop/checkout:1.15.0"));
+        assert!(!registry.contains("registry.invalid/nope:404"));
+        let faults = crate::faults::Faults::default();
+        faults.set_registry(registry);
+        assert_eq!(faults.image("registry.invalid/nope:404"), crate::faults::ImageBehaviour::Unpullable);
+        assert_eq!(
+            faults.image("registry.example.com/shop/checkout:1.15.0"),
+            crate::faults::ImageBehaviour::Healthy
+        );
     }
 
     #[test]

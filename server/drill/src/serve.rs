@@ -33,6 +33,7 @@ impl DrillServer {
         cluster: Arc<DrillCluster>,
     ) -> Result<DrillServer> {
         scenario.load(&cluster.store)?;
+        cluster.faults.set_registry(scenario.registry(&cluster.store));
         let mut server = DrillServer::bind_loaded(listen, cluster).await?;
         server.timeline = scenario.faults.clone();
         Ok(server)

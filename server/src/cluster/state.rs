@@ -335,6 +335,25 @@ impl ClusterState {
         pods
     }
 
+    /// One workload by kind, namespace and name.
+    pub fn workload(&self, kind: WorkloadKind, namespace: &str, name: &str) -> Option<&WorkloadInfo> {
+        self.workloads.get(&(kind, namespace.to_owned(), name.to_owned()))
+    }
+
+    /// The workload a pod belongs to: through its ReplicaSet for a Deployment.
+    pub fn workload_of_pod(&self, namespace: &str, pod: &str) -> Option<&WorkloadInfo> {
+        let owner = self.pods.get(&(namespace.to_owned(), pod.to_owned()))?.owner.as_ref()?;
+        match owner.kind.as_str() {
+            "ReplicaSet" => {
+                let rs = self.replicasets.get(&(namespace.to_owned(), owner.name.clone()))?;
+                self.workload(WorkloadKind::Deployment, namespace, rs.deployment.as_deref()?)
+            }
+            "StatefulSet" => self.workload(WorkloadKind::StatefulSet, namespace, &owner.name),
+            "DaemonSet" => self.workload(WorkloadKind::DaemonSet, namespace, &owner.name),
+            _ => None,
+        }
+    }
+
     /// Restarts summed over a workload's pods.
     pub fn restarts_of(&self, workload: &WorkloadInfo) -> u32 {
         self.pods_of(workload).iter().map(|p| p.restarts).sum()

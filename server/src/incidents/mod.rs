@@ -83,16 +83,20 @@ impl Incidents {
         Incidents { db, hub }
     }
 
-    /// Declares an incident commanded by `commander`; returns its id.
+    /// Declares an incident commanded by `commander` (`None`: nobody until a
+    /// responder takes command, for incidents declared from alerts); returns its id.
     #[tracing::instrument(skip_all, fields(incident.severity = %declaration.severity))]
     pub async fn declare(
         &self,
         actor: &Actor,
         declaration: &Declaration,
-        commander: Person,
+        commander: Option<Person>,
         now: i64,
     ) -> Result<i64, IncidentError> {
-        let state = IncidentState::declared(declaration.severity, commander.clone(), now);
+        let state = match &commander {
+            Some(person) => IncidentState::declared(declaration.severity, person.clone(), now),
+            None => IncidentState::declared_without_commander(declaration.severity, now),
+        };
         let mut tx = self.db.pool.begin().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO incidents (title, severity, category, summary, status, phase, declared_at, declared_by, last_update_at) \
@@ -115,7 +119,9 @@ impl Incidents {
                 .execute(&mut *tx)
                 .await?;
         }
-        insert_role(&mut tx, id, &commander, IncidentRole::IncidentCommander, now).await?;
+        if let Some(commander) = &commander {
+            insert_role(&mut tx, id, commander, IncidentRole::IncidentCommander, now).await?;
+        }
         let event = TimelineEvent::Declared {
             title: declaration.title.as_str().to_owned(),
             severity: declaration.severity,

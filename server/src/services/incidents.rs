@@ -36,6 +36,8 @@ pub struct TransitionInput {
     pub severity: Option<String>,
     pub acknowledge: bool,
     pub reopen: bool,
+    /// Take command of an incident nobody commands.
+    pub take_command: bool,
 }
 
 impl TransitionInput {
@@ -44,14 +46,21 @@ impl TransitionInput {
         let given =
             |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
         let (status, phase, severity) = (given(&self.status), given(&self.phase), given(&self.severity));
-        let count = [status.is_some(), phase.is_some(), severity.is_some(), self.acknowledge, self.reopen]
-            .into_iter()
-            .filter(|set| *set)
-            .count();
+        let count = [
+            status.is_some(),
+            phase.is_some(),
+            severity.is_some(),
+            self.acknowledge,
+            self.reopen,
+            self.take_command,
+        ]
+        .into_iter()
+        .filter(|set| *set)
+        .count();
         if count != 1 {
             return Err(FieldError::new(
                 "transition",
-                "Send exactly one of status, phase, severity, acknowledge or reopen.",
+                "Send exactly one of status, phase, severity, acknowledge, reopen or take_command.",
             ));
         }
         if let Some(status) = status {
@@ -66,7 +75,13 @@ impl TransitionInput {
             let to = Severity::parse(&severity).map_err(|e| FieldError::new("severity", e.to_string()))?;
             return Ok(Command::ChangeSeverity(to));
         }
-        Ok(if self.acknowledge { Command::Acknowledge } else { Command::Reopen })
+        Ok(if self.acknowledge {
+            Command::Acknowledge
+        } else if self.take_command {
+            Command::TakeCommand
+        } else {
+            Command::Reopen
+        })
     }
 }
 
@@ -117,6 +132,26 @@ impl PageInput {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
+}
+
+/// Most alerts one declaration attaches.
+const MAX_DECLARED_ALERTS: usize = 500;
+
+/// The alert ids a declaration names (comma-separated).
+fn alert_ids(raw: &str) -> Result<Vec<i64>, FieldError> {
+    let ids: Vec<i64> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(|id| id.parse::<i64>().map_err(|_| FieldError::new("alerts", "Alerts are named by their ids.")))
+        .collect::<Result<_, _>>()?;
+    if ids.len() > MAX_DECLARED_ALERTS {
+        return Err(FieldError::new(
+            "alerts",
+            format!("At most {MAX_DECLARED_ALERTS} alerts per declaration."),
+        ));
+    }
+    Ok(ids)
 }
 
 /// Cuts the one extra item fetched to tell whether there is a next page.
@@ -199,8 +234,13 @@ impl Services {
                 ));
             }
         };
+        let alerts = alert_ids(&form.alerts)?;
         let now = self.clock.now_millis();
-        Ok(self.incidents.declare(&principal.actor(), &declaration, commander, now).await?)
+        let id = self.incidents.declare(&principal.actor(), &declaration, Some(commander), now).await?;
+        if !alerts.is_empty() {
+            self.attach_declared(principal, id, &alerts).await?;
+        }
+        Ok(id)
     }
 
     /// Runs one command on incident `id`; returns the timeline events it made.

@@ -11,6 +11,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod alerts;
 pub mod components;
 mod error;
 pub mod incidents;
@@ -72,4 +73,24 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// Each component's status history.
     pub history: crate::history::History,
+    pub alerts: crate::alerts::Alerts,
+    /// The cluster as alert labels are mapped to components.
+    pub cluster: Arc<dyn alerts::ClusterDirectory>,
+    pub alert_settings: AlertSettings,
+    /// Alert deliveries route one at a time (see `alerts::ingest`).
+    pub alert_routing: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// How alerts are handled, from the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlertSettings {
+    pub storm: domain::alert::StormGuard,
+    /// How long a component stays in partial or major outage before Wheelhouse raises its own alert.
+    pub detection_after_ms: i64,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings { storm: domain::alert::StormGuard::default(), detection_after_ms: 120_000 }
+    }
 }

@@ -30,7 +30,7 @@ pub trait IncidentStore: Send + Sync + 'static {
         &self,
         actor: &Actor,
         declaration: &Declaration,
-        commander: Person,
+        commander: Option<Person>,
         now: i64,
     ) -> Result<i64, IncidentError>;
     /// Decides `command`, then stores its events with the new state, or changes nothing.
@@ -59,7 +59,7 @@ impl IncidentStore for Incidents {
         &self,
         actor: &Actor,
         declaration: &Declaration,
-        commander: Person,
+        commander: Option<Person>,
         now: i64,
     ) -> Result<i64, IncidentError> {
         Incidents::declare(self, actor, declaration, commander, now).await

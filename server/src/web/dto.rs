@@ -295,3 +295,90 @@ impl UptimeDto {
         UptimeDto { component, days }
     }
 }
+
+/// An alert, as kept: one per fingerprint (or dedup key), updated by repeats.
+#[derive(Serialize, ToSchema)]
+pub struct AlertDto {
+    id: i64,
+    source: domain::alert::AlertSource,
+    /// Alertmanager's fingerprint or the generic dedup key.
+    fingerprint: String,
+    name: String,
+    status: domain::alert::AlertStatus,
+    severity: domain::alert::AlertSeverity,
+    labels: std::collections::BTreeMap<String, String>,
+    annotations: std::collections::BTreeMap<String, String>,
+    source_url: Option<String>,
+    /// The Alertmanager group it last arrived in.
+    group_key: Option<String>,
+    /// The component it maps to; `null` when unmapped.
+    #[schema(value_type = Option<String>, example = "service/1")]
+    component: Option<ComponentKey>,
+    first_seen: i64,
+    last_seen: i64,
+    resolved_at: Option<i64>,
+    /// How many times it fired again after resolving.
+    flap_count: u32,
+    /// Where routing sent it: declared, attached, inbox or kept.
+    route: String,
+    incident_id: Option<i64>,
+    acknowledged_at: Option<i64>,
+    acknowledged_by: Option<String>,
+    silenced_until: Option<i64>,
+    silenced_by: Option<String>,
+    silence_reason: Option<String>,
+}
+
+impl From<crate::alerts::AlertRecord> for AlertDto {
+    fn from(alert: crate::alerts::AlertRecord) -> Self {
+        AlertDto {
+            id: alert.id,
+            source: alert.source,
+            fingerprint: alert.fingerprint,
+            name: alert.name,
+            status: alert.status,
+            severity: alert.severity,
+            labels: alert.labels,
+            annotations: alert.annotations,
+            source_url: alert.source_url,
+            group_key: alert.group_key,
+            component: alert.component,
+            first_seen: alert.first_seen,
+            last_seen: alert.last_seen,
+            resolved_at: alert.resolved_at,
+            flap_count: alert.flap_count,
+            route: alert.route,
+            incident_id: alert.incident_id,
+            acknowledged_at: alert.acknowledged_at,
+            acknowledged_by: alert.acknowledged_by,
+            silenced_until: alert.silenced_until,
+            silenced_by: alert.silenced_by,
+            silence_reason: alert.silence_reason,
+        }
+    }
+}
+
+/// What a delivery of alerts did.
+#[derive(Serialize, ToSchema)]
+pub struct IntakeDto {
+    received: usize,
+    /// Alerts seen for the first time.
+    new: usize,
+    resolved: usize,
+    /// Incidents declared from these alerts.
+    declared: Vec<i64>,
+    /// Incidents these alerts were attached to.
+    attached: Vec<i64>,
+}
+
+impl From<crate::services::alerts::IntakeReport> for IntakeDto {
+    fn from(report: crate::services::alerts::IntakeReport) -> Self {
+        IntakeDto {
+            received: report.received,
+            new: report.new,
+            resolved: report.resolved,
+            declared: report.declared,
+            attached: report.attached,
+        }
+    }
+}

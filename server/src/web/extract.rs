@@ -21,6 +21,8 @@ pub trait MinRole: Send + Sync + 'static {
     const ROLE: Role;
 }
 
+/// Posts alerts: an `alerts` token (or a responder or admin; not a viewer).
+pub struct AlertSender;
 /// Read-only: briefings and insights.
 pub struct Viewer;
 /// Runs incidents.
@@ -28,6 +30,9 @@ pub struct Responder;
 /// Manages users, components, templates, webhooks.
 pub struct Admin;
 
+impl MinRole for AlertSender {
+    const ROLE: Role = Role::Alerts;
+}
 impl MinRole for Viewer {
     const ROLE: Role = Role::Viewer;
 }

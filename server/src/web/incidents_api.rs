@@ -40,6 +40,9 @@ pub struct DeclareRequest {
     /// The commander's e-mail address; by default the caller (an API token must name one).
     #[serde(default)]
     commander: Option<String>,
+    /// Ids of alerts (from `GET /api/v1/alerts`) this incident answers: they are attached to it.
+    #[serde(default)]
+    alerts: Vec<i64>,
 }
 
 /// Exactly one of the fields.
@@ -55,6 +58,8 @@ pub struct TransitionRequest {
     acknowledge: Option<bool>,
     /// Reopens a resolved incident.
     reopen: Option<bool>,
+    /// Takes command of an incident nobody commands (one declared from an alert).
+    take_command: Option<bool>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -107,7 +112,7 @@ pub struct PageQuery {
 }
 
 /// A page of a list as JSON, with `Link: <path?…&cursor=…>; rel="next"` when there is more.
-fn page_response<T: Serialize>(
+pub(super) fn page_response<T: Serialize>(
     items: Vec<T>,
     next: Option<String>,
     path: &str,
@@ -134,16 +139,20 @@ fn page_response<T: Serialize>(
         super::actions_api::list, super::actions_api::plan, super::actions_api::get_one,
         super::actions_api::preview, super::actions_api::confirm, super::actions_api::undo,
         super::updates::api_render, super::updates::api_publish, super::updates::api_list,
-        super::updates::api_templates, super::updates::api_save_template
+        super::updates::api_templates, super::updates::api_save_template,
+        super::alerts_api::alertmanager, super::alerts_api::generic, super::alerts_api::list,
+        super::alerts_api::get_one, super::alerts_api::acknowledge, super::alerts_api::silence,
+        super::alerts_api::attach
     ),
-    components(schemas(ApiError, ApiErrorDetail, IncidentDto, TimelineEntryDto, IncidentChange, ActionDto, super::dto::PreviewDto, super::dto::AffectedComponentDto, super::dto::RoleHolderDto)),
+    components(schemas(ApiError, ApiErrorDetail, IncidentDto, TimelineEntryDto, IncidentChange, ActionDto, super::dto::PreviewDto, super::dto::AffectedComponentDto, super::dto::RoleHolderDto, super::dto::AlertDto, super::dto::IntakeDto)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
         (name = "components", description = "Component health and uptime"),
         (name = "incidents", description = "Incidents, their roles and their timeline"),
         (name = "actions", description = "Containment actions: plan, preview, confirm, undo"),
-        (name = "updates", description = "Stakeholder updates and their templates")
+        (name = "updates", description = "Stakeholder updates and their templates"),
+        (name = "alerts", description = "Alerts in: Alertmanager and generic intake, and the inbox")
     )
 )]
 pub struct ApiDoc;
@@ -254,6 +263,7 @@ pub async fn create(
         components: body.components,
         summary: body.summary,
         commander: body.commander.unwrap_or_default(),
+        alerts: body.alerts.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
     };
     let outcome = async {
         let id = state.services.declare(&principal, &form).await?;
@@ -279,7 +289,7 @@ pub async fn get_one(State(state): State<AppState>, Path(id): Path<i64>, _: Call
     }
 }
 
-/// Change the status, phase or severity, acknowledge, or reopen.
+/// Change the status, phase or severity, acknowledge, reopen, or take command.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/transitions", tag = "incidents", params(("id" = i64, Path)),
     request_body = TransitionRequest,
     responses((status = 200, body = IncidentChange), (status = 400, body = ApiError), (status = 401, body = ApiError),
@@ -299,6 +309,7 @@ pub async fn transition(
         severity: body.severity,
         acknowledge: body.acknowledge.unwrap_or(false),
         reopen: body.reopen.unwrap_or(false),
+        take_command: body.take_command.unwrap_or(false),
     };
     changed(&state, id, state.services.transition(&principal, id, &input).await).await
 }

@@ -20,6 +20,7 @@ pub struct TransitionForm {
     severity: Option<String>,
     acknowledge: Option<String>,
     reopen: Option<String>,
+    take_command: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -80,6 +81,7 @@ pub async fn transition(
         severity: form.severity,
         acknowledge: checked(&form.acknowledge),
         reopen: checked(&form.reopen),
+        take_command: checked(&form.take_command),
     };
     let outcome = state.services.transition(&principal, id, &input).await;
     back_to_room(&state, request, id, outcome, FormFeedback::default()).await

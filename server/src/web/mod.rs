@@ -3,6 +3,8 @@
 
 pub mod actions_api;
 pub mod actions_forms;
+pub mod alerts_api;
+pub mod alerts_forms;
 pub mod api;
 pub mod auth;
 pub mod components_admin;
@@ -99,6 +101,8 @@ pub struct AppState {
     pub incident_pages: Arc<dyn app::incidents::IncidentBackend>,
     /// What the live pages read, given to them through the Leptos context.
     pub live: Arc<dyn LiveBackend>,
+    /// What the alert pages read, given to them through the Leptos context.
+    pub alert_pages: Arc<dyn app::alerts::AlertBackend>,
 }
 
 impl AppState {
@@ -106,9 +110,11 @@ impl AppState {
     pub fn provide_page_services(&self) -> impl Fn() + Clone + Send + Sync + 'static {
         let live = self.live.clone();
         let incidents = self.incident_pages.clone();
+        let alerts = self.alert_pages.clone();
         move || {
             leptos::prelude::provide_context(live.clone());
             leptos::prelude::provide_context(incidents.clone());
+            leptos::prelude::provide_context(alerts.clone());
         }
     }
 }
@@ -132,7 +138,7 @@ pub struct MutatingRoute {
 
 /// Every mutating route (all answer POST).
 pub const MUTATING_ROUTES: &[MutatingRoute] = {
-    use app::domain::role::Role::{Admin, Responder};
+    use app::domain::role::Role::{Admin, Alerts, Responder};
     const fn anyone(
         path: &'static str,
         handler: fn() -> axum::routing::MethodRouter<AppState>,
@@ -181,6 +187,17 @@ pub const MUTATING_ROUTES: &[MutatingRoute] = {
         needs("/api/v1/incidents/{id}/actions/{action}/preview", Responder, || post(actions_api::preview)),
         needs("/api/v1/incidents/{id}/actions/{action}/confirm", Responder, || post(actions_api::confirm)),
         needs("/api/v1/incidents/{id}/actions/{action}/undo", Responder, || post(actions_api::undo)),
+        needs("/api/v1/alerts/alertmanager", Alerts, || post(alerts_api::alertmanager)),
+        needs("/api/v1/alerts", Alerts, || post(alerts_api::generic).get(alerts_api::list)),
+        needs("/api/v1/alerts/{id}/acknowledge", Responder, || post(alerts_api::acknowledge)),
+        needs("/api/v1/alerts/{id}/silence", Responder, || post(alerts_api::silence)),
+        needs("/api/v1/alerts/{id}/attach", Responder, || post(alerts_api::attach)),
+        needs("/alerts/{id}/acknowledge", Responder, || post(alerts_forms::acknowledge)),
+        needs("/alerts/{id}/silence", Responder, || post(alerts_forms::silence)),
+        needs("/alerts/{id}/attach", Responder, || post(alerts_forms::attach)),
+        needs("/admin/alert-routing", Admin, || post(alerts_forms::add_rule)),
+        needs("/admin/alert-routing/{id}/delete", Admin, || post(alerts_forms::delete_rule)),
+        needs("/admin/alert-routing/reset", Admin, || post(alerts_forms::reset_rules)),
     ]
 };
 
@@ -220,6 +237,7 @@ pub fn router(
         .route("/api/v1/incidents/{id}", get(incidents_api::get_one))
         .route("/api/v1/incidents/{id}/timeline", get(incidents_api::timeline))
         .route("/api/v1/incidents/{id}/actions/{action}", get(actions_api::get_one))
+        .route("/api/v1/alerts/{id}", get(alerts_api::get_one))
         .route("/api/v1/templates", get(updates::api_templates))
         .route("/status", get(status::page))
         .route("/status/history", get(status::history))

@@ -44,6 +44,7 @@ pub fn router(cluster: Arc<DrillCluster>) -> Router {
         .route("/apis", get(|| async { Json(discovery::group_list()) }))
         .route("/openapi/v3", get(|| async { Json(discovery::openapi_index()) }))
         .route("/drill/v1/faults", axum::routing::post(inject_fault).delete(clear_fault))
+        .route("/metrics", get(metrics))
         .route("/openapi/v3/{*path}", get(openapi_document))
         .fallback(dispatch)
         .layer(DefaultBodyLimit::disable())
@@ -89,6 +90,12 @@ async fn guard(State(cluster): State<Arc<DrillCluster>>, request: Request, next:
     } else {
         ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized").into_response()
     }
+}
+
+/// `/metrics`: the objects in kube-state-metrics' names, for Prometheus.
+async fn metrics(State(cluster): State<Arc<DrillCluster>>) -> Response {
+    let text = crate::metrics::render(&cluster.store);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 /// `/livez`, `/readyz`, `/healthz`, with `?verbose` per-check lines.

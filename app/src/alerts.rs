@@ -4,6 +4,7 @@
 //! posts the server handles; nothing here writes.
 
 use crate::domain::alert::{AlertSeverity, AlertStatus};
+#[cfg(feature = "ssr")]
 use crate::domain::role::Role;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -54,6 +54,16 @@ export async function startWheelhouse() {
     drill(...args) {
       return execFileSync(binary, ['drill', ...args, '--kubeconfig', this.drillKubeconfig()], { cwd: repoRoot, env }).toString();
     },
+    /** Creates an API token with the CLI; returns the secret it prints once. */
+    createToken(name, role) {
+      const out = execFileSync(binary, ['token', 'create', '--name', name, '--role', role, '--database-url', databaseUrl], {
+        cwd: repoRoot,
+        env,
+      }).toString();
+      const match = out.match(/whk_[A-Za-z0-9_]+/);
+      if (!match) throw new Error(`no token in:\n${out}`);
+      return match[0];
+    },
     addUser(email, role, password) {
       return execFileSync(binary, ['user', 'add', '--email', email, '--role', role, '--database-url', databaseUrl], {
         cwd: repoRoot,

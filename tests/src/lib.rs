@@ -131,21 +131,35 @@ pub fn settings_on_drill(database_url: &str, drill: &TestDrill) -> Settings {
 
 /// Settings that watch the cluster `kubeconfig` points at.
 pub fn settings_on_kubeconfig(database_url: &str, kubeconfig: &std::path::Path) -> Settings {
-    Settings::resolve(RawSettings {
+    Settings::resolve(raw_on_kubeconfig(database_url, kubeconfig)).expect("test settings are valid")
+}
+
+fn raw_on_kubeconfig(database_url: &str, kubeconfig: &std::path::Path) -> RawSettings {
+    RawSettings {
         listen: Some("127.0.0.1:0".into()),
         database_url: Some(database_url.into()),
         cluster: Some("kubeconfig".into()),
         kubeconfig: Some(kubeconfig.display().to_string()),
         ..RawSettings::default()
-    })
-    .expect("test settings are valid")
+    }
 }
 
 /// Starts Wheelhouse watching `drill`.
 pub async fn spawn_app_on(backend: Backend, drill: &TestDrill) -> TestApp {
+    spawn_app_on_with(backend, drill, |_| {}).await
+}
+
+/// Starts Wheelhouse watching `drill`, with `adjust` applied to its settings first.
+pub async fn spawn_app_on_with(
+    backend: Backend,
+    drill: &TestDrill,
+    adjust: impl FnOnce(&mut RawSettings),
+) -> TestApp {
     let (database, database_url) = TestDatabase::create(backend).await;
-    let (base_url, setup_link, accounts, server) =
-        start_server_with(settings_on_drill(&database_url, drill)).await;
+    let mut raw = raw_on_kubeconfig(&database_url, &drill.kubeconfig);
+    adjust(&mut raw);
+    let settings = Settings::resolve(raw).expect("test settings are valid");
+    let (base_url, setup_link, accounts, server) = start_server_with(settings).await;
     TestApp { base_url, database_url, setup_link, accounts, server, _database: database }
 }
 

@@ -324,3 +324,48 @@ on_both_backends! {
         assert!(get_json(&responder, &app, "/api/v1/incidents").await.as_array().unwrap().is_empty());
     }
 }
+
+/// Wheelhouse's own detection, on the drill over HTTPS: a component in major
+/// outage longer than the setting raises a critical `wheelhouse` alert, which
+/// the default policy turns into an incident on it; recovery resolves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_in_outage_longer_than_the_setting_raises_wheelhouses_own_alert() {
+    use server::drill::fault_injection::{FaultKind, FaultRequest};
+    let drill = tests::TestDrill::start().await;
+    let app = tests::spawn_app_on_with(tests::Backend::Sqlite, &drill, |settings| {
+        settings.alert_detection_after = Some("1".into());
+    })
+    .await;
+    let admin = app.signed_in("admin@example.com", Role::Admin).await;
+    let created = admin
+        .post(app.url("/admin/components"))
+        .form(&[("name", "Checkout"), ("namespace", "shop"), ("selector", "app=checkout"), ("visibility", "public")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 303);
+    evaluated(&app, &admin).await;
+
+    let fault = FaultRequest { kind: FaultKind::Crashloop, target: "shop/checkout".into(), seconds: None };
+    drill.cluster.inject(&fault).unwrap();
+    let own = tests::eventually("Wheelhouse's own alert", 60, || async {
+        alerts(&admin, &app).await.into_iter().find(|a| a["source"] == "wheelhouse" && a["status"] == "firing")
+    })
+    .await;
+    assert_eq!(own["component"], "service/1");
+    assert!(own["annotations"]["summary"].as_str().unwrap().starts_with("Checkout has been in"), "{own}");
+    if own["severity"] == "critical" {
+        assert_eq!(own["route"], "declared", "a major outage of a public component declares: {own}");
+        let incident = own["incident_id"].as_i64().unwrap();
+        assert_eq!(kinds(&admin, &app, incident).await, ["declared", "alert_received"]);
+    } else {
+        assert_eq!(own["route"], "inbox", "a partial outage waits in the inbox: {own}");
+    }
+
+    drill.cluster.clear(&fault).unwrap();
+    tests::eventually("the own alert to resolve", 60, || async {
+        let all = alerts(&admin, &app).await;
+        all.iter().filter(|a| a["source"] == "wheelhouse").all(|a| a["status"] == "resolved").then_some(())
+    })
+    .await;
+}

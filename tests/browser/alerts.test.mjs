@@ -57,8 +57,9 @@ async function post(body) {
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  assert.equal(response.status, 200, await response.text());
-  return response.json();
+  const text = await response.text();
+  assert.equal(response.status, 200, text);
+  return JSON.parse(text);
 }
 
 async function signIn(context) {

@@ -148,6 +148,8 @@ on_both_backends! {
             am_alert("c1", "firing", json!({"alertname": "DiskFull", "severity": "critical", "mountpoint": "/data", "team": "storage"})),
             am_alert("i1", "firing", json!({"alertname": "Watchdog", "severity": "none"})),
         ]);
+        let mut delivery = delivery;
+        delivery["truncatedAlerts"] = json!(7);
         let (status, report) = post(&monitor, &app, "/api/v1/alerts/alertmanager", &delivery).await;
         assert_eq!(status, 200, "{report}");
         assert_eq!(report["declared"], json!([]), "nothing public and critical: {report}");
@@ -163,6 +165,7 @@ on_both_backends! {
         assert!(page.contains("KubeDeploymentReplicasMismatch") && page.contains("unmapped"), "the inbox page lists them");
         assert!(page.contains("mountpoint=/data"), "with their labels");
         assert!(page.contains("https://runbooks.example.com/x"), "and the runbook link");
+        assert!(page.contains("Alertmanager left 7 alerts of this group out of its last delivery"), "truncation is shown");
         assert!(!page.contains("Watchdog"), "info stays out of the default view");
         assert!(app.get(&responder, "/alerts?include_kept=1").await.text().await.unwrap().contains("Watchdog"));
     }
@@ -339,7 +342,12 @@ async fn a_component_in_outage_longer_than_the_setting_raises_wheelhouses_own_al
     let admin = app.signed_in("admin@example.com", Role::Admin).await;
     let created = admin
         .post(app.url("/admin/components"))
-        .form(&[("name", "Checkout"), ("namespace", "shop"), ("selector", "app=checkout"), ("visibility", "public")])
+        .form(&[
+            ("name", "Checkout"),
+            ("namespace", "shop"),
+            ("selector", "app=checkout"),
+            ("visibility", "public"),
+        ])
         .send()
         .await
         .unwrap();
@@ -349,7 +357,10 @@ async fn a_component_in_outage_longer_than_the_setting_raises_wheelhouses_own_al
     let fault = FaultRequest { kind: FaultKind::Crashloop, target: "shop/checkout".into(), seconds: None };
     drill.cluster.inject(&fault).unwrap();
     let own = tests::eventually("Wheelhouse's own alert", 60, || async {
-        alerts(&admin, &app).await.into_iter().find(|a| a["source"] == "wheelhouse" && a["status"] == "firing")
+        alerts(&admin, &app)
+            .await
+            .into_iter()
+            .find(|a| a["source"] == "wheelhouse" && a["status"] == "firing")
     })
     .await;
     assert_eq!(own["component"], "service/1");

@@ -219,23 +219,36 @@ async fn an_image_the_registry_does_not_hold_fails_to_pull_and_one_it_holds_roll
     drill.kubectl_ok(&["set", "image", "-n", "shop", "deploy/cart", "cart=registry.invalid/nope:404"]).await;
     let waiting = |reason: &str| {
         pods_of(&drill, "shop", "cart").iter().any(|pod| {
-            pod.pointer("/spec/containers/0/image").and_then(|i| i.as_str()) == Some("registry.invalid/nope:404")
+            pod.pointer("/spec/containers/0/image").and_then(|i| i.as_str())
+                == Some("registry.invalid/nope:404")
                 && pod.pointer("/status/containerStatuses/0/state/waiting/reason").and_then(|r| r.as_str())
                     == Some(reason)
         })
     };
     drill.wait_until("ErrImagePull", || waiting("ErrImagePull") || waiting("ImagePullBackOff")).await;
     drill.wait_until("ImagePullBackOff", || waiting("ImagePullBackOff")).await;
-    let events = drill.kubectl_ok(&["get", "events", "-n", "shop", "--field-selector", "reason=Failed"]).await;
+    let events =
+        drill.kubectl_ok(&["get", "events", "-n", "shop", "--field-selector", "reason=Failed"]).await;
     assert!(events.contains("Failed to pull image \"registry.invalid/nope:404\""), "{events}");
 
     // A release the scenario's registry lists pulls and runs.
-    drill.kubectl_ok(&["set", "image", "-n", "shop", "deploy/checkout", "checkout=registry.example.com/shop/checkout:1.15.0"]).await;
+    drill
+        .kubectl_ok(&[
+            "set",
+            "image",
+            "-n",
+            "shop",
+            "deploy/checkout",
+            "checkout=registry.example.com/shop/checkout:1.15.0",
+        ])
+        .await;
     drill
         .wait_until("checkout 1.15.0 to run", || {
             let pods = pods_of(&drill, "shop", "checkout");
-            pods.iter().any(|p| p.pointer("/spec/containers/0/image").and_then(|i| i.as_str()) == Some("registry.example.com/shop/checkout:1.15.0"))
-                && pods.iter().all(server::drill::disruption::is_healthy)
+            pods.iter().any(|p| {
+                p.pointer("/spec/containers/0/image").and_then(|i| i.as_str())
+                    == Some("registry.example.com/shop/checkout:1.15.0")
+            }) && pods.iter().all(server::drill::disruption::is_healthy)
         })
         .await;
 }

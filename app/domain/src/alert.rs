@@ -530,7 +530,7 @@ pub struct RouteContext {
     pub new_for_component: u32,
     /// New alerts in the last minute, cluster-wide (including this one).
     pub new_in_cluster: u32,
-    /// The latest incident declared from alerts that is still under way.
+    /// The latest incident declared from alerts in the last few minutes (see the store) that is still under way.
     pub latest_alert_incident: Option<i64>,
 }
 

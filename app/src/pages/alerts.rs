@@ -121,9 +121,9 @@ fn Group(group: AlertGroupView, under_way: Vec<OpenIncident>, now: i64) -> impl 
 
 fn severity_class(severity: AlertSeverity) -> &'static str {
     match severity {
-        AlertSeverity::Critical => "severity critical",
-        AlertSeverity::Warning => "severity warning",
-        AlertSeverity::Info => "severity info",
+        AlertSeverity::Critical => "badge alert-critical",
+        AlertSeverity::Warning => "badge alert-warning",
+        AlertSeverity::Info => "badge alert-info",
     }
 }
 

@@ -20,6 +20,9 @@ use std::sync::Arc;
 
 pub use rows::{AlertGroup, AlertRecord};
 
+/// The storm guard attaches to an incident declared from alerts this recently.
+pub const STORM_WINDOW_MS: i64 = 10 * 60_000;
+
 /// Firing and resolved-within-this-long alerts make the inbox.
 pub const RECENT_MS: i64 = 3600 * 1000;
 
@@ -199,10 +202,13 @@ impl Alerts {
             .fetch_one(&self.db.pool)
             .await?;
         context.new_in_cluster = u32::try_from(count).unwrap_or(u32::MAX);
+        // Only an incident opened during this storm: not one from alerts hours ago.
         let latest: Option<(i64,)> = sqlx::query_as(
             "SELECT a.incident_id FROM alerts a JOIN incidents i ON i.id = a.incident_id \
-             WHERE a.route = 'declared' AND i.status <> 'resolved' ORDER BY i.declared_at DESC, i.id DESC LIMIT 1",
+             WHERE a.route = 'declared' AND i.status <> 'resolved' AND i.declared_at >= $1 \
+             ORDER BY i.declared_at DESC, i.id DESC LIMIT 1",
         )
+        .bind(now - STORM_WINDOW_MS)
         .fetch_optional(&self.db.pool)
         .await?;
         context.latest_alert_incident = latest.map(|(id,)| id);

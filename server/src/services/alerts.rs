@@ -363,14 +363,19 @@ impl Services {
         let now = self.clock.now_millis();
         let observed = self.alerts.observe(source, &batch, group, now).await.map_err(unavailable)?;
         let mut report = IntakeReport { received: batch.len(), ..IntakeReport::default() };
+        if observed.iter().all(|item| item.change == Change::Repeated) {
+            return Ok(report);
+        }
         let tiles = self.tiles();
+        let rules: Vec<RoutingRule> =
+            self.alerts.rules().await.map_err(unavailable)?.rules.into_iter().map(|(_, rule)| rule).collect();
         for item in &observed {
             match item.change {
                 Change::New => report.new += 1,
                 Change::Resolved => report.resolved += 1,
                 Change::Repeated | Change::Refired => {}
             }
-            self.route_one(actor, item, &tiles, now, &mut report).await?;
+            self.route_one(actor, item, &rules, &tiles, now, &mut report).await?;
         }
         report.declared.dedup();
         report.attached.sort_unstable();
@@ -387,6 +392,7 @@ impl Services {
         &self,
         actor: &Actor,
         item: &Observed,
+        rules: &[RoutingRule],
         tiles: &HashMap<ComponentKey, (String, Visibility)>,
         now: i64,
         report: &mut IntakeReport,
@@ -419,10 +425,8 @@ impl Services {
         let public =
             alert.component.as_ref().and_then(|key| tiles.get(key)).map(|(_, v)| *v == Visibility::Public);
         let routed = RoutedAlert { name: &alert.name, severity: alert.severity, public_component: public };
-        let rules = self.alerts.rules().await.map_err(unavailable)?;
-        let rules: Vec<RoutingRule> = rules.rules.into_iter().map(|(_, rule)| rule).collect();
         let context = self.alerts.route_context(alert.component.as_ref(), now).await.map_err(unavailable)?;
-        let decision = route(&routed, &rules, &context, self.alert_settings.storm);
+        let decision = route(&routed, rules, &context, self.alert_settings.storm);
         let incident = match decision {
             Route::Declare(severity) => {
                 let id = self.declare_from_alerts(actor, &[alert], severity, tiles, now).await?;

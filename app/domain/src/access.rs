@@ -134,9 +134,20 @@ pub fn authorise_role(held: Option<Role>, required: Role) -> Result<Role, Denial
 
 /// Where to go after signing in: only a local path is accepted, so that a crafted
 /// `next=` parameter cannot send a person to another site.
+///
+/// Browsers drop tabs and newlines from URLs and read `\` as `/`, so
+/// `/<TAB>/evil.example` would become `//evil.example`, another site: a
+/// path with any whitespace, control character or backslash is refused, as is
+/// one that starts with two slashes.
 pub fn safe_return_path(next: Option<&str>) -> &str {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p,
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control()) =>
+        {
+            p
+        }
         _ => "/",
     }
 }
@@ -212,6 +223,11 @@ mod tests {
         assert_eq!(safe_return_path(Some("//evil.example")), "/");
         assert_eq!(safe_return_path(Some("https://evil.example")), "/");
         assert_eq!(safe_return_path(Some("/\\evil.example")), "/");
+        assert_eq!(safe_return_path(Some("/\t/evil.example")), "/", "a tab the browser drops");
+        assert_eq!(safe_return_path(Some("/\n/evil.example")), "/");
+        assert_eq!(safe_return_path(Some("/ /evil.example")), "/");
+        assert_eq!(safe_return_path(Some("/\u{0}/evil.example")), "/");
+        assert_eq!(safe_return_path(Some("/incidents?severity=SEV1")), "/incidents?severity=SEV1");
         assert_eq!(safe_return_path(None), "/");
     }
 }

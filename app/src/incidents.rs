@@ -47,6 +47,9 @@ pub struct IncidentView {
     /// When the next stakeholder update is due; `None` when resolved or the severity has no cadence.
     pub next_update_due: Option<i64>,
     pub update_overdue: bool,
+    /// An admin waived the two-person rule for this incident (break-glass).
+    #[serde(default)]
+    pub two_person_waived: bool,
 }
 
 /// One timeline entry, as pages show it.
@@ -93,6 +96,15 @@ pub struct ActionView {
     pub undone_by: Option<String>,
     /// Per-pod progress of a drain, in words.
     pub progress: Vec<String>,
+    /// Confirming needs someone other than the planner (drain, delete pod, isolate namespace, scale to zero).
+    #[serde(default)]
+    pub needs_second_person: bool,
+    /// The protected namespace it acts in (only an admin confirms), if any.
+    #[serde(default)]
+    pub protected_namespace: Option<String>,
+    /// Whether the person viewing the room may take its next step (confirm or undo); the server still decides.
+    #[serde(default)]
+    pub viewer_may_step: bool,
 }
 
 /// A choice in a picker: the value sent and the words shown.
@@ -231,7 +243,7 @@ pub struct Briefing {
 pub trait IncidentBackend: Send + Sync + 'static {
     async fn list(&self, query: &IncidentQuery) -> Result<IncidentList, String>;
     /// `Ok(None)` when there is no such incident.
-    async fn room(&self, id: i64) -> Result<Option<IncidentRoom>, String>;
+    async fn room(&self, id: i64, viewer: Option<&SignedInUserRef>) -> Result<Option<IncidentRoom>, String>;
     fn component_choices(&self) -> Vec<ComponentChoice>;
     /// The API tokens that automation drives incidents with.
     async fn api_tokens(&self) -> Result<Vec<TokenRow>, String>;
@@ -258,9 +270,15 @@ pub async fn load_incidents(
     backend(Role::Responder)?.list(&query).await.map_err(ServerFnError::new)
 }
 
+/// Who is looking at a room, so that it offers only the steps they may take.
+pub type SignedInUserRef = crate::page_context::SignedInUser;
+
 #[server]
 pub async fn load_incident_room(id: i64) -> Result<Option<IncidentRoom>, ServerFnError> {
-    let room = backend(Role::Responder)?.room(id).await.map_err(ServerFnError::new)?;
+    let viewer = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<crate::page_context::PageContext>().cloned())
+        .and_then(|ctx| ctx.user);
+    let room = backend(Role::Responder)?.room(id, viewer.as_ref()).await.map_err(ServerFnError::new)?;
     if let (None, Some(response)) = (&room, use_context::<leptos_axum::ResponseOptions>()) {
         response.set_status(http::StatusCode::NOT_FOUND);
     }

@@ -75,6 +75,9 @@ pub struct PageContext {
     pub feedback: Option<FormFeedback>,
     /// On `/setup` only: whether the first administrator may still be created.
     pub setup_open: bool,
+    /// The signed-in session's anti-forgery token, sent back by every form.
+    #[serde(default)]
+    pub csrf: Option<String>,
 }
 
 impl PageContext {

@@ -41,6 +41,10 @@ pub struct SettingsArgs {
     /// Directory holding pkg/ with the wasm bundle and stylesheet [default: target/site]
     #[arg(long, env = "WHEELHOUSE_SITE_ROOT", global = true, value_name = "DIR")]
     pub site_root: Option<String>,
+    /// The URL people reach Wheelhouse at (https://wheelhouse.example.com): the only origin
+    /// forms and API calls made with a session are accepted from, and the base of absolute links
+    #[arg(long, env = "WHEELHOUSE_PUBLIC_URL", global = true, value_name = "URL")]
+    pub public_url: Option<String>,
     /// Seconds a component stays in partial or major outage before Wheelhouse raises its own alert [default: 120]
     #[arg(long, env = "WHEELHOUSE_ALERT_DETECTION_AFTER", global = true, value_name = "SECONDS")]
     pub alert_detection_after: Option<String>,
@@ -61,6 +65,7 @@ impl SettingsArgs {
             site_root: self.site_root.clone(),
             alert_detection_after: self.alert_detection_after.clone(),
             alert_storm_limit: self.alert_storm_limit.clone(),
+            public_url: self.public_url.clone(),
         }
     }
 }

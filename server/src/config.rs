@@ -17,8 +17,14 @@ pub struct Settings {
     /// A kubeconfig file to use instead of the usual search (in-cluster, `KUBECONFIG`, `~/.kube/config`).
     pub kubeconfig: Option<PathBuf>,
     pub log_format: LogFormat,
-    /// Mark the session cookie `Secure` (set when Wheelhouse is served over HTTPS).
+    /// Mark the session cookie `Secure` (set when Wheelhouse is served over HTTPS;
+    /// implied by an `https` public URL).
     pub secure_cookies: bool,
+    /// The address people and monitors reach Wheelhouse at: the origin that
+    /// state-changing requests must come from, and the base of every absolute
+    /// link Wheelhouse writes. `None`: requests must come from the host they
+    /// name, and links use the listen address.
+    pub public_url: Option<PublicUrl>,
     /// Where cargo-leptos put the site: `pkg/` with the wasm bundle and stylesheet.
     pub site_root: PathBuf,
     /// How long a component stays in partial or major outage before Wheelhouse raises its own alert.
@@ -40,6 +46,7 @@ pub struct RawSettings {
     pub site_root: Option<String>,
     pub alert_detection_after: Option<String>,
     pub alert_storm_limit: Option<String>,
+    pub public_url: Option<String>,
 }
 
 impl RawSettings {
@@ -55,6 +62,7 @@ impl RawSettings {
             site_root: self.site_root.or(lower.site_root),
             alert_detection_after: self.alert_detection_after.or(lower.alert_detection_after),
             alert_storm_limit: self.alert_storm_limit.or(lower.alert_storm_limit),
+            public_url: self.public_url.or(lower.public_url),
         }
     }
 }
@@ -167,7 +175,13 @@ impl Settings {
                 }
             })?,
         };
+        let public_url = match raw.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            None => None,
+            Some(raw) => Some(PublicUrl::parse(raw)?),
+        };
+        let secure_cookies = secure_cookies || public_url.as_ref().is_some_and(PublicUrl::is_https);
         Ok(Settings {
+            public_url,
             listen,
             database,
             cluster,
@@ -197,6 +211,39 @@ fn read_file(path: &Path) -> Result<RawSettings, ConfigError> {
         })
         .collect();
     table.try_into().map_err(|e: toml::de::Error| file_error(e.message().to_owned()))
+}
+
+/// The origin Wheelhouse is reached at: `https://wheelhouse.example.com`
+/// (scheme, host and port; no path).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicUrl {
+    origin: String,
+}
+
+impl PublicUrl {
+    pub fn parse(raw: &str) -> Result<PublicUrl, ConfigError> {
+        let invalid = || ConfigError::Invalid {
+            setting: "--public-url / WHEELHOUSE_PUBLIC_URL",
+            expected: "http:// or https:// and a host, with no path, such as https://wheelhouse.example.com",
+            got: raw.to_owned(),
+        };
+        let uri: http::Uri = raw.trim_end_matches('/').parse().map_err(|_| invalid())?;
+        let scheme = uri.scheme_str().filter(|s| matches!(*s, "http" | "https")).ok_or_else(invalid)?;
+        let authority = uri.authority().filter(|a| !a.host().is_empty()).ok_or_else(invalid)?;
+        if authority.as_str().contains('@') || !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+            return Err(invalid());
+        }
+        Ok(PublicUrl { origin: format!("{scheme}://{}", authority.as_str().to_ascii_lowercase()) })
+    }
+
+    /// `scheme://host[:port]`, as browsers send it in `Origin`.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.origin.starts_with("https://")
+    }
 }
 
 /// Where the data lives. Its `Debug` and `Display` hide any password.
@@ -316,6 +363,26 @@ mod tests {
         assert_eq!(s.cluster, ClusterMode::Auto);
         assert_eq!(s.log_format, LogFormat::Pretty);
         assert!(!s.secure_cookies);
+    }
+
+    #[test]
+    fn a_public_url_is_an_origin_and_https_makes_cookies_secure() {
+        let s = Settings::resolve(RawSettings {
+            public_url: Some("https://Wheelhouse.Example.com/".into()),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!(s.public_url.as_ref().map(PublicUrl::origin), Some("https://wheelhouse.example.com"));
+        assert!(s.secure_cookies, "an https public URL marks the cookie Secure");
+        let s = Settings::resolve(RawSettings { public_url: Some("http://10.0.0.5:3000".into()), ..raw() })
+            .unwrap();
+        assert!(!s.secure_cookies);
+        for bad in
+            ["wheelhouse.example.com", "ftp://x", "https://x/wheelhouse", "https://u@x", "https://x?y=1"]
+        {
+            let err = Settings::resolve(RawSettings { public_url: Some(bad.into()), ..raw() }).unwrap_err();
+            assert!(err.to_string().contains("--public-url"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -62,7 +62,33 @@ pub fn action_view(action: &ActionRecord) -> ActionView {
         finished_at: action.finished_at,
         undone_by: action.undone_by.clone(),
         progress: action.progress.iter().map(PodProgress::describe).collect(),
+        needs_second_person: action.spec.needs_second_person(),
+        protected_namespace: None,
+        viewer_may_step: false,
     }
+}
+
+/// The action as `viewer` sees it in the room: the safety rules that apply,
+/// and whether they may take its next step (the server decides again on post).
+fn action_view_for(
+    action: &ActionRecord,
+    state: &app::domain::incident_lifecycle::IncidentState,
+    viewer: Option<&app::domain::incident_lifecycle::Actor>,
+    policy: &app::domain::action::SafetyPolicy,
+) -> ActionView {
+    use app::domain::action::{ActionStatus, may_confirm};
+    let mut view = action_view(action);
+    view.protected_namespace = policy.protects(&action.spec).map(str::to_owned);
+    let next = match action.status {
+        ActionStatus::Previewed => Some(&action.spec),
+        ActionStatus::Succeeded => action.undo.as_ref(),
+        _ => None,
+    };
+    view.viewer_may_step = match (next, viewer) {
+        (Some(spec), Some(actor)) => may_confirm(state, actor, spec, &action.planned_by, policy).is_ok(),
+        _ => false,
+    };
+    view
 }
 
 /// The pickers, from the live state: the affected components' workloads and pods first.
@@ -158,6 +184,7 @@ pub fn incident_view(
         resolved_at: state.resolved_at,
         next_update_due: state.next_update_due(),
         update_overdue: state.update_overdue(now),
+        two_person_waived: state.two_person_waived,
     }
 }
 
@@ -229,7 +256,11 @@ impl IncidentBackend for IncidentPages {
         })
     }
 
-    async fn room(&self, id: i64) -> Result<Option<IncidentRoom>, String> {
+    async fn room(
+        &self,
+        id: i64,
+        viewer: Option<&app::incidents::SignedInUserRef>,
+    ) -> Result<Option<IncidentRoom>, String> {
         let failed = |error: &(dyn std::error::Error + 'static)| {
             tracing::error!(incident.id = id, error, "could not read an incident");
             "The incident cannot be read right now.".to_owned()
@@ -251,11 +282,22 @@ impl IncidentBackend for IncidentPages {
         let tiles = tiles_by_key(self.live.as_ref());
         let actions = self.actions.list(id).await.map_err(|e| failed(&e))?;
         let services = self.incidents_services(&incident).await;
+        // The viewer as the rules see them: their account's id, so that incident roles count.
+        let viewer = match viewer {
+            Some(user) => self.accounts.find_by_email(&user.email).await.ok().flatten().map(|account| {
+                app::domain::incident_lifecycle::Actor::account(account.id, &account.email, account.role)
+            }),
+            None => None,
+        };
+        let policy = self.actions.policy();
         Ok(Some(IncidentRoom {
             incident: incident_view(&incident, &tiles, now),
             timeline: timeline.iter().rev().map(timeline_line).collect(),
             people,
-            actions: actions.iter().map(action_view).collect(),
+            actions: actions
+                .iter()
+                .map(|a| action_view_for(a, &incident.state, viewer.as_ref(), policy))
+                .collect(),
             pickers: pickers(&self.live_state, &services),
             form_key: crate::accounts::generate_secret(16),
             now,

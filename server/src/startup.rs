@@ -48,6 +48,15 @@ pub struct Application {
     watchers: Watchers,
 }
 
+/// The namespace Wheelhouse runs in, when it runs inside a cluster (its
+/// service account's), so that its own namespace is protected like `kube-system`.
+fn own_namespace() -> Option<String> {
+    std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+        .ok()
+        .map(|ns| ns.trim().to_owned())
+        .filter(|ns| !ns.is_empty())
+}
+
 /// Tasks that live as long as the application; dropping this stops them.
 struct BackgroundTasks(Vec<tokio::task::JoinHandle<()>>);
 
@@ -111,6 +120,7 @@ impl Application {
             actuator,
             live.clone(),
             components.clone(),
+            app::domain::action::SafetyPolicy::new(own_namespace().as_deref()),
         );
         let interrupted =
             actions.recover_interrupted().await.context("cannot check for interrupted actions")?;
@@ -140,7 +150,10 @@ impl Application {
                 live: pages.clone(),
                 incidents: incidents.clone(),
                 history: history.clone(),
-                base_url: format!("http://{address}"),
+                base_url: settings
+                    .public_url
+                    .as_ref()
+                    .map_or_else(|| format!("http://{address}"), |url| url.origin().to_owned()),
                 drill: cluster == ClusterSource::Drill,
             },
             &events,
@@ -161,7 +174,8 @@ impl Application {
         let store = SqlSessionStore::new(db.clone());
         tokio::spawn(delete_expired_sessions(store.clone()));
         let sessions = SessionManagerLayer::new(store)
-            .with_name("wheelhouse.sid")
+            // Over HTTPS the `__Host-` prefix pins the cookie to this host and path, Secure.
+            .with_name(if settings.secure_cookies { "__Host-wheelhouse.sid" } else { "wheelhouse.sid" })
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(settings.secure_cookies)
@@ -209,6 +223,7 @@ impl Application {
             incident_pages,
             live: pages,
             alert_pages,
+            public_origin: settings.public_url.as_ref().map(|url| url.origin().to_owned()),
         };
         Ok(Application {
             listener,

@@ -193,11 +193,20 @@ impl TestApp {
     }
 
     /// A client that keeps cookies and does not follow redirects, so that
-    /// tests see the redirect itself.
+    /// tests see the redirect itself. It sends `Origin` as a browser on
+    /// Wheelhouse's own pages does.
     pub fn client(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::ORIGIN, self.base_url.parse().unwrap());
+        self.client_with(headers)
+    }
+
+    /// Like [`TestApp::client`], sending `headers` instead of `Origin` (none: an old browser or a script).
+    pub fn client_with(&self, headers: reqwest::header::HeaderMap) -> reqwest::Client {
         reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
             // A request that hangs fails the test with its URL instead of stalling CI.
             .timeout(std::time::Duration::from_secs(30))
             .build()
@@ -226,8 +235,12 @@ impl TestApp {
 
     /// A client signed in as a new account with `role`.
     pub async fn signed_in(&self, email: &str, role: Role) -> reqwest::Client {
+        self.signed_in_as(self.client(), email, role).await
+    }
+
+    /// `client`, signed in as a new account with `role`.
+    pub async fn signed_in_as(&self, client: reqwest::Client, email: &str, role: Role) -> reqwest::Client {
         self.create_user(email, role).await;
-        let client = self.client();
         let response = self.post_login(&client, email, PASSWORD).await;
         assert_eq!(response.status(), 303, "signing in as {email} redirects");
         client

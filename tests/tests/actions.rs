@@ -12,6 +12,8 @@ struct Room {
     app: TestApp,
     drill: TestDrill,
     ic: reqwest::Client,
+    /// The operations lead: the second person for the actions that need one.
+    ops: reqwest::Client,
     incident: i64,
 }
 
@@ -27,13 +29,24 @@ async fn room(backend: Backend) -> Room {
         .unwrap();
     assert_eq!(response.status(), 201);
     let incident = response.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    Room { app, drill, ic, incident }
+    let ops = app.signed_in("ops@example.com", Role::Responder).await;
+    let assigned = ic
+        .post(app.url(&format!("/api/v1/incidents/{incident}/roles")))
+        .json(&json!({"email": "ops@example.com", "role": "operations_lead"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assigned.status(), 200);
+    Room { app, drill, ic, ops, incident }
 }
 
 impl Room {
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .ic
+        self.post_as(&self.ic, path, body).await
+    }
+
+    async fn post_as(&self, client: &reqwest::Client, path: &str, body: Value) -> (u16, Value) {
+        let response = client
             .post(self.app.url(&format!("/api/v1/incidents/{}{path}", self.incident)))
             .json(&body)
             .send()
@@ -52,9 +65,16 @@ impl Room {
         action
     }
 
+    /// Confirms as the commander, or as the operations lead when the action needs a second person.
     async fn confirm(&self, action: &Value, key: &str) -> Value {
-        let (status, done) =
-            self.post(&format!("/actions/{}/confirm", action["id"]), json!({"idempotency_key": key})).await;
+        let confirmer = if action["needs_second_person"] == true { &self.ops } else { &self.ic };
+        let (status, done) = self
+            .post_as(
+                confirmer,
+                &format!("/actions/{}/confirm", action["id"]),
+                json!({"idempotency_key": key}),
+            )
+            .await;
         assert_eq!(status, 200, "{done}");
         done
     }
@@ -87,6 +107,11 @@ impl Room {
             .await
             .unwrap();
         timeline.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect()
+    }
+
+    /// The room as `client`'s person sees it.
+    async fn page_as(&self, client: &reqwest::Client) -> String {
+        self.app.get(client, &format!("/incidents/{}", self.incident)).await.text().await.unwrap()
     }
 
     fn unschedulable(&self, node: &str) -> bool {
@@ -385,4 +410,75 @@ async fn failures_are_recorded_in_plain_words() {
         .await
         .unwrap();
     assert!(!timeline.contains("not found"), "no API server text on the timeline: {timeline}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destructive_actions_need_a_second_person_unless_an_admin_breaks_the_glass() {
+    let room = room(Backend::Sqlite).await;
+    let drain = room.plan_and_preview(json!({"action": "drain", "node": "worker-4"})).await;
+    assert_eq!(drain["needs_second_person"], true);
+    let (status, refused) =
+        room.post(&format!("/actions/{}/confirm", drain["id"]), json!({"idempotency_key": "alone"})).await;
+    assert_eq!(status, 403, "the planner may not confirm alone: {refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("needs a second person"), "{refused}");
+    assert!(!room.unschedulable("worker-4"), "nothing ran");
+
+    // The room shows each person only the buttons they may use.
+    let as_planner = room.page_as(&room.ic).await;
+    assert!(as_planner.contains("Needs a second person: someone other than ic@example.com confirms."));
+    assert!(!as_planner.contains("Confirm and run"), "the planner sees no confirm button");
+    assert!(room.page_as(&room.ops).await.contains("Confirm and run"), "the operations lead does");
+
+    let done = room.confirm(&drain, "second-person").await;
+    assert_eq!(done["confirmed_by"], "ops@example.com");
+
+    // Break-glass: an admin waives the rule for this incident, with a reason on the timeline.
+    let admin = room.app.signed_in("admin@example.com", Role::Admin).await;
+    let (status, _) = room.post("/break-glass", json!({"reason": "alone"})).await;
+    assert_eq!(status, 403, "only an admin breaks the glass");
+    let (status, change) = room
+        .post_as(&admin, "/break-glass", json!({"reason": "Alone on call; cannot wait for a second person"}))
+        .await;
+    assert_eq!(status, 200, "{change}");
+    assert_eq!(change["incident"]["two_person_rule_waived"], true);
+    assert!(room.timeline_kinds().await.contains(&"two_person_rule_waived".to_owned()));
+    let victim = room
+        .drill
+        .cluster
+        .store
+        .list(
+            PODS,
+            &server::drill::store::Filter { namespace: Some("shop".into()), ..Default::default() },
+            None,
+            None,
+        )
+        .unwrap()
+        .items[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let delete =
+        room.plan_and_preview(json!({"action": "delete_pod", "pod": format!("shop/{victim}")})).await;
+    let (status, done) =
+        room.post(&format!("/actions/{}/confirm", delete["id"]), json!({"idempotency_key": "glass"})).await;
+    assert_eq!(status, 200, "after break-glass the commander confirms alone: {done}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_in_kube_system_need_an_admin() {
+    let room = room(Backend::Sqlite).await;
+    let restart = room
+        .plan_and_preview(json!({"action": "restart", "workload": "deployment/kube-system/coredns"}))
+        .await;
+    let (status, refused) = room
+        .post_as(&room.ops, &format!("/actions/{}/confirm", restart["id"]), json!({"idempotency_key": "ops"}))
+        .await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("protected"), "{refused}");
+    let admin = room.app.signed_in("admin@example.com", Role::Admin).await;
+    let (status, done) = room
+        .post_as(&admin, &format!("/actions/{}/confirm", restart["id"]), json!({"idempotency_key": "admin"}))
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "succeeded");
 }

@@ -281,6 +281,36 @@ impl ActionSpec {
         }
     }
 
+    /// Whether confirming it needs a second person: draining a node, deleting
+    /// a pod, isolating a namespace, scaling to zero.
+    pub fn needs_second_person(&self) -> bool {
+        match self {
+            ActionSpec::Drain { .. } | ActionSpec::DeletePod { .. } | ActionSpec::IsolateNamespace { .. } => {
+                true
+            }
+            ActionSpec::Scale { replicas, .. } => replicas.get() == 0,
+            _ => false,
+        }
+    }
+
+    /// The namespace it acts in; `None` for node actions.
+    pub fn namespace(&self) -> Option<&str> {
+        match self {
+            ActionSpec::Cordon { .. } | ActionSpec::Uncordon { .. } | ActionSpec::Drain { .. } => None,
+            ActionSpec::Scale { namespace, .. }
+            | ActionSpec::Restart { namespace, .. }
+            | ActionSpec::Rollback { namespace, .. }
+            | ActionSpec::RollbackTo { namespace, .. }
+            | ActionSpec::Pause { namespace, .. }
+            | ActionSpec::Resume { namespace, .. }
+            | ActionSpec::IsolatePod { namespace, .. }
+            | ActionSpec::ReleasePod { namespace, .. }
+            | ActionSpec::IsolateNamespace { namespace }
+            | ActionSpec::DeletePolicy { namespace, .. }
+            | ActionSpec::DeletePod { namespace, .. } => Some(namespace.as_str()),
+        }
+    }
+
     /// Whether running it changes pods now (drives the warning in the preview).
     pub fn disrupts_pods(&self) -> bool {
         !matches!(
@@ -386,6 +416,54 @@ pub fn may_act(state: &IncidentState, actor: &Actor) -> Result<(), Refusal> {
     Err(Refusal::NotPermitted(
         "Only the incident commander, the operations lead or an admin may confirm or undo actions.".into(),
     ))
+}
+
+/// Namespaces where only an admin may confirm actions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SafetyPolicy {
+    pub protected_namespaces: Vec<String>,
+}
+
+impl SafetyPolicy {
+    /// `kube-system`, and the namespace Wheelhouse itself runs in (when it runs in the cluster).
+    pub fn new(own_namespace: Option<&str>) -> SafetyPolicy {
+        let mut protected_namespaces = vec!["kube-system".to_owned()];
+        protected_namespaces.extend(own_namespace.filter(|ns| *ns != "kube-system").map(str::to_owned));
+        SafetyPolicy { protected_namespaces }
+    }
+
+    pub fn protects<'a>(&self, spec: &'a ActionSpec) -> Option<&'a str> {
+        spec.namespace().filter(|ns| self.protected_namespaces.iter().any(|p| p == ns))
+    }
+}
+
+/// Whether `actor` may confirm (or undo, with the undo's spec) `spec`, which
+/// `planned_by` planned: [`may_act`], then an admin for a protected namespace,
+/// then a second person for the actions that need one, unless an admin
+/// waived that rule for the incident.
+pub fn may_confirm(
+    state: &IncidentState,
+    actor: &Actor,
+    spec: &ActionSpec,
+    planned_by: &str,
+    policy: &SafetyPolicy,
+) -> Result<(), Refusal> {
+    may_act(state, actor)?;
+    if let Some(namespace) = policy.protects(spec)
+        && !actor.role.satisfies(Role::Admin)
+    {
+        return Err(Refusal::NotPermitted(format!(
+            "Namespace {namespace} is protected: only an admin may confirm actions in it."
+        )));
+    }
+    if spec.needs_second_person() && !state.two_person_waived && actor.name == planned_by {
+        return Err(Refusal::NotPermitted(format!(
+            "This action ({spec}) needs a second person: someone other than {planned_by} (the incident \
+             commander, the operations lead or an admin) confirms it. An admin may waive this rule for the \
+             incident, with a reason."
+        )));
+    }
+    Ok(())
 }
 
 /// Checks a step of an action's lifecycle.
@@ -579,6 +657,64 @@ mod tests {
         assert!(may_act(&state, &Actor::account(4, "boss@x", Role::Admin)).is_ok());
         assert!(may_act(&state, &Actor::account(5, "exec@x", Role::Viewer)).is_err());
         assert!(may_act(&state, &Actor::token("bot", Role::Responder)).is_err());
+    }
+
+    #[test]
+    fn destructive_actions_need_a_second_person_unless_an_admin_waived_the_rule() {
+        let ic = Person { id: 1, email: "ic@x".into() };
+        let mut state = IncidentState::declared(Severity::Sev2, ic, 0);
+        apply(
+            &mut state,
+            &TimelineEvent::RoleAssigned {
+                person: Person { id: 2, email: "ops@x".into() },
+                role: IncidentRole::OperationsLead,
+            },
+            0,
+        );
+        let policy = SafetyPolicy::new(Some("wheelhouse"));
+        let drain = ActionSpec::Drain { node: n("worker-1") };
+        let commander = Actor::account(1, "ic@x", Role::Responder);
+        let ops = Actor::account(2, "ops@x", Role::Responder);
+        let refusal = may_confirm(&state, &commander, &drain, "ic@x", &policy).unwrap_err();
+        assert!(refusal.to_string().contains("needs a second person"), "{refusal}");
+        assert!(may_confirm(&state, &ops, &drain, "ic@x", &policy).is_ok(), "the operations lead confirms");
+        let cordon = ActionSpec::Cordon { node: n("worker-1") };
+        assert!(may_confirm(&state, &commander, &cordon, "ic@x", &policy).is_ok(), "cordoning alone is fine");
+        let to_zero = ActionSpec::Scale {
+            kind: WorkloadKind::Deployment,
+            namespace: n("shop"),
+            name: n("cart"),
+            replicas: crate::object_name::Replicas::parse("0").unwrap(),
+        };
+        assert!(to_zero.needs_second_person());
+        assert!(may_confirm(&state, &commander, &to_zero, "ic@x", &policy).is_err());
+        apply(&mut state, &TimelineEvent::TwoPersonRuleWaived { reason: "alone at 3 a.m.".into() }, 5);
+        assert!(may_confirm(&state, &commander, &drain, "ic@x", &policy).is_ok(), "break-glass");
+    }
+
+    #[test]
+    fn protected_namespaces_need_an_admin() {
+        let ic = Person { id: 1, email: "ic@x".into() };
+        let state = IncidentState::declared(Severity::Sev2, ic, 0);
+        let policy = SafetyPolicy::new(Some("wheelhouse"));
+        let restart =
+            |ns: &str| ActionSpec::Restart { kind: WorkloadKind::Deployment, namespace: n(ns), name: n("x") };
+        let commander = Actor::account(1, "ic@x", Role::Responder);
+        for ns in ["kube-system", "wheelhouse"] {
+            let refusal = may_confirm(&state, &commander, &restart(ns), "someone@x", &policy).unwrap_err();
+            assert!(refusal.to_string().contains("protected"), "{refusal}");
+            assert!(
+                may_confirm(
+                    &state,
+                    &Actor::account(4, "boss@x", Role::Admin),
+                    &restart(ns),
+                    "someone@x",
+                    &policy
+                )
+                .is_ok()
+            );
+        }
+        assert!(may_confirm(&state, &commander, &restart("shop"), "someone@x", &policy).is_ok());
     }
 
     #[test]

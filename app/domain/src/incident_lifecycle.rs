@@ -59,6 +59,9 @@ pub struct IncidentState {
     pub last_update_at: i64,
     /// Containment actions under way (issue 6 fills this); an incident cannot be resolved with any.
     pub running_actions: u32,
+    /// An admin waived the two-person rule for this incident (break-glass), with a reason on the timeline.
+    #[serde(default)]
+    pub two_person_waived: bool,
 }
 
 impl IncidentState {
@@ -82,6 +85,7 @@ impl IncidentState {
             resolved_at: None,
             last_update_at: at,
             running_actions: 0,
+            two_person_waived: false,
         }
     }
 
@@ -159,6 +163,11 @@ pub enum Command {
     RecordAlert {
         alert: AlertNotice,
         resolved: bool,
+    },
+    /// Break-glass: an admin lets one person plan and confirm the actions that
+    /// need a second person, for this incident, saying why.
+    WaiveTwoPersonRule {
+        reason: Text,
     },
 }
 
@@ -251,6 +260,10 @@ pub enum TimelineEvent {
     AlertReceived(AlertNotice),
     /// An alert attached to the incident resolved.
     AlertResolved(AlertNotice),
+    /// An admin waived the two-person rule for this incident.
+    TwoPersonRuleWaived {
+        reason: String,
+    },
 }
 
 impl TimelineEvent {
@@ -274,6 +287,7 @@ impl TimelineEvent {
             TimelineEvent::ActionUndone { .. } => "action_undone",
             TimelineEvent::AlertReceived(_) => "alert_received",
             TimelineEvent::AlertResolved(_) => "alert_resolved",
+            TimelineEvent::TwoPersonRuleWaived { .. } => "two_person_rule_waived",
         }
     }
 
@@ -326,6 +340,11 @@ impl TimelineEvent {
                 None => format!("Alert {} ({}) firing", notice.name, notice.severity),
             },
             TimelineEvent::AlertResolved(notice) => format!("Alert {} resolved", notice.name),
+            TimelineEvent::TwoPersonRuleWaived { reason } => {
+                format!(
+                    "Break-glass: the two-person rule for actions is waived for this incident. Reason: {reason}"
+                )
+            }
         }
     }
 }
@@ -514,6 +533,23 @@ pub fn decide(state: &IncidentState, actor: &Actor, command: Command) -> Result<
             }
             Ok(vec![TimelineEvent::CommandHandedOver { from: None, to: person }])
         }
+        Command::WaiveTwoPersonRule { reason } => {
+            if !actor.role.satisfies(Role::Admin) {
+                return Err(not_permitted("Only an admin may waive the two-person rule."));
+            }
+            if state.two_person_waived {
+                return Err(invalid("The two-person rule is already waived for this incident."));
+            }
+            if state.is_resolved() {
+                return Err(invalid(
+                    "The incident is resolved; reopen it before waiving the two-person rule.",
+                ));
+            }
+            if reason.as_str().trim().is_empty() {
+                return Err(invalid("Say why the two-person rule is waived."));
+            }
+            Ok(vec![TimelineEvent::TwoPersonRuleWaived { reason: reason.into_string() }])
+        }
         Command::RecordAlert { alert, resolved } => {
             if !actor.role.satisfies(Role::Alerts) {
                 return Err(not_permitted("Viewers cannot attach alerts."));
@@ -544,6 +580,7 @@ pub fn apply(state: &mut IncidentState, event: &TimelineEvent, at: i64) {
         | TimelineEvent::ActionUndone { .. }
         | TimelineEvent::AlertReceived(_)
         | TimelineEvent::AlertResolved(_) => {}
+        TimelineEvent::TwoPersonRuleWaived { .. } => state.two_person_waived = true,
         TimelineEvent::Acknowledged => state.acknowledged_at = Some(at),
         TimelineEvent::SeverityChanged { to, .. } => state.severity = *to,
         TimelineEvent::StatusChanged { to, .. } => {

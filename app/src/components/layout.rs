@@ -1,6 +1,7 @@
 //! The frame around every page: drill banner, navigation, user menu, and the
 //! page context that pages read.
 
+use crate::components::csrf::CsrfField;
 use crate::components::guard::PageContextResource;
 use crate::domain::access::Area;
 use crate::page_context::{ClusterSource, PageContext, SignedInUser, load_page_context};
@@ -82,7 +83,7 @@ fn UserMenu(user: SignedInUser) -> impl IntoView {
             <div id="user-menu-panel" class="user-menu-panel" hidden=move || !open.get()>
                 <p>"Signed in as " <strong>{email}</strong> " with the role " <em>{user.role.as_str()}</em> "."</p>
             </div>
-            <form method="post" action="/logout" class="sign-out">
+            <form method="post" action="/logout" class="sign-out"><CsrfField />
                 <button type="submit">"Sign out"</button>
             </form>
         </div>

@@ -3,6 +3,7 @@
 //! the shipped defaults; with the storm guard and detection settings.
 
 use crate::alerts::{RoutingPolicy, load_alert_policy};
+use crate::components::csrf::CsrfField;
 use crate::components::guard::Guarded;
 use crate::domain::alert::AlertSeverity;
 use crate::domain::incident::Severity;
@@ -44,7 +45,7 @@ fn Policy(policy: RoutingPolicy) -> impl IntoView {
             {policy.rules.into_iter().map(|rule| view! {
                 <li data-rule=rule.id>
                     {rule.text}" "
-                    <form method="post" action=format!("/admin/alert-routing/{}/delete", rule.id) class="inline">
+                    <form method="post" action=format!("/admin/alert-routing/{}/delete", rule.id) class="inline"><CsrfField />
                         <button type="submit">"Delete"</button>
                     </form>
                 </li>
@@ -52,12 +53,12 @@ fn Policy(policy: RoutingPolicy) -> impl IntoView {
         </ol>
         <p class="info">{origin}" No rule matching means the inbox."</p>
         {policy.customised.is_some().then(|| view! {
-            <form method="post" action="/admin/alert-routing/reset">
+            <form method="post" action="/admin/alert-routing/reset"><CsrfField />
                 <button type="submit">"Back to the shipped defaults"</button>
             </form>
         })}
         <h2>"Add a rule"</h2>
-        <form method="post" action="/admin/alert-routing" class="rule-form">
+        <form method="post" action="/admin/alert-routing" class="rule-form"><CsrfField />
             <label for="rule-severity">"Severity label"</label>
             <select id="rule-severity" name="severity" aria-invalid=invalid("severity")>
                 <option value="any">"any"</option>

@@ -2,6 +2,7 @@
 //! with a preview of the workloads a selector matches. Plain forms that work
 //! without JavaScript; with it, the preview follows what is typed.
 
+use crate::components::csrf::CsrfField;
 use crate::components::guard::Guarded;
 use crate::components::status::StatusBadge;
 use crate::domain::component::ComponentForm;
@@ -85,7 +86,7 @@ fn AdminView(rows: Vec<ComponentRow>) -> impl IntoView {
                                 }}</td>
                                 <td class="row-actions">
                                     <a href=format!("/admin/components?edit={id}")>"Edit"</a>
-                                    <form method="post" action=format!("/admin/components/{id}/delete")>
+                                    <form method="post" action=format!("/admin/components/{id}/delete")><CsrfField />
                                         <button type="submit" class="danger" aria-label=format!("Delete {name}")>"Delete"</button>
                                     </form>
                                 </td>
@@ -133,7 +134,7 @@ fn ComponentEditor(
         <section class="editor">
             <h2>{heading}</h2>
             {feedback.map(|(message, _)| view! { <p class="form-error" role="alert">{message}</p> })}
-            <form method="post" action=action class="component-form">
+            <form method="post" action=action class="component-form"><CsrfField />
                 <label>"Name" <input name="name" required maxlength="80" value=initial.name aria-invalid=invalid("name").to_string() /></label>
                 <label>"Description" <input name="description" maxlength="500" value=initial.description /></label>
                 <label>"Group" <input name="group" maxlength="80" placeholder="Services" value=initial.group /></label>

@@ -2,6 +2,7 @@
 //! purpose: which are customised, and an editor with the variables beside it.
 //! A template that does not check is refused with line, column and reason.
 
+use crate::components::csrf::CsrfField;
 use crate::components::guard::Guarded;
 use crate::domain::update::{Audience, VARIABLES};
 use crate::incidents::{TemplateRow, load_templates};
@@ -64,7 +65,7 @@ fn TemplatesView(rows: Vec<TemplateRow>) -> impl IntoView {
                     <h2>{format!("{} — {}", t.audience.as_str(), t.purpose.label())}</h2>
                     {feedback.clone().filter(|f| !f.message.is_empty()).map(|f| view! { <p class="error" role="alert" id="template-error">{f.message}</p> })}
                     <div class="editor-columns">
-                        <form method="post" action=action.clone() class="template-form">
+                        <form method="post" action=action.clone() class="template-form"><CsrfField />
                             <label for="template-body">"Template"</label>
                             <textarea id="template-body" name="body" rows="14" spellcheck="false">{body}</textarea>
                             <button type="submit" class="primary">"Save"</button>
@@ -79,7 +80,7 @@ fn TemplatesView(rows: Vec<TemplateRow>) -> impl IntoView {
                             {public.then(|| view! { <p class="info">"Internal variables (names of responders, the summary, decisions, severity) are not available to public templates."</p> })}
                         </aside>
                     </div>
-                    <form method="post" action=action>
+                    <form method="post" action=action><CsrfField />
                         <input type="hidden" name="body" value="" />
                         <button type="submit">"Reset to the shipped default"</button>
                     </form>

@@ -1,5 +1,6 @@
 //! `/admin/tokens` — API tokens for automation: create (shown once), list, revoke.
 
+use crate::components::csrf::CsrfField;
 use crate::components::guard::Guarded;
 use crate::components::status::clock;
 use crate::domain::role::Role;
@@ -43,7 +44,7 @@ fn TokensView(rows: Vec<TokenRow>) -> impl IntoView {
             }.into_any(),
             None => view! { <p class="error" role="alert">{f.message}</p> }.into_any(),
         })}
-        <form method="post" action="/admin/tokens" class="token-form">
+        <form method="post" action="/admin/tokens" class="token-form"><CsrfField />
             <label for="token-name">"Name"</label>
             <input id="token-name" name="name" required maxlength="64" pattern="[A-Za-z0-9._\\-]+"
                 aria-invalid=(field == "name").then_some("true") placeholder="ci-pipeline" />
@@ -68,7 +69,7 @@ fn TokensView(rows: Vec<TokenRow>) -> impl IntoView {
                                 <td>{t.last_used_at.map_or_else(|| "never".to_owned(), |at| format!("{} UTC", clock(at)))}</td>
                                 <td>{if t.revoked_at.is_some() { "revoked" } else { "active" }}</td>
                                 <td>{t.revoked_at.is_none().then(|| view! {
-                                    <form method="post" action=format!("/admin/tokens/{}/revoke", t.id)>
+                                    <form method="post" action=format!("/admin/tokens/{}/revoke", t.id)><CsrfField />
                                         <button type="submit">"Revoke"</button>
                                     </form>
                                 })}</td>

@@ -1,6 +1,7 @@
 //! `/admin/webhooks` — where published updates are sent, per audience, and
 //! the latest delivery attempts of each receiver.
 
+use crate::components::csrf::CsrfField;
 use crate::components::guard::Guarded;
 use crate::domain::update::Audience;
 use crate::incidents::{WebhookRow, load_webhooks};
@@ -33,7 +34,7 @@ fn WebhooksView(rows: Vec<WebhookRow>) -> impl IntoView {
     let typed = feedback.as_ref().and_then(|f| f.template.clone()).unwrap_or_default();
     view! {
         {feedback.clone().map(|f| view! { <p class="error" role="alert">{f.message}</p> })}
-        <form method="post" action="/admin/webhooks" class="token-form">
+        <form method="post" action="/admin/webhooks" class="token-form"><CsrfField />
             <label for="hook-audience">"Audience"</label>
             <select id="hook-audience" name="audience">
                 {Audience::ALL.into_iter().map(|a| view! { <option value=a.as_str()>{a.as_str()}</option> }).collect_view()}
@@ -55,7 +56,7 @@ fn WebhooksView(rows: Vec<WebhookRow>) -> impl IntoView {
                     {rows.into_iter().map(|w| view! {
                         <li data-webhook=w.id>
                             <p><strong>{w.audience.as_str()}</strong>" · "{w.format.clone()}" · "<code>{w.url.clone()}</code></p>
-                            <form method="post" action=format!("/admin/webhooks/{}/delete", w.id)><button type="submit">"Remove"</button></form>
+                            <form method="post" action=format!("/admin/webhooks/{}/delete", w.id)><CsrfField /><button type="submit">"Remove"</button></form>
                             {(!w.deliveries.is_empty()).then(|| view! {
                                 <ul class="progress">{w.deliveries.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul>
                             })}

@@ -4,6 +4,7 @@
 //! attaches to one under way. Every action is a plain form post.
 
 use crate::alerts::{AlertGroupView, AlertInbox, AlertView, OpenIncident, load_alert_inbox};
+use crate::components::csrf::CsrfField;
 use crate::components::guard::Guarded;
 use crate::components::status::clock;
 use crate::domain::alert::{AlertSeverity, AlertStatus};
@@ -179,13 +180,13 @@ fn Alert(alert: AlertView, under_way: Vec<OpenIncident>, now: i64) -> impl IntoV
             <p class="meta">{acknowledged}{silenced}</p>
             <div class="alert-actions">
                 {(alert.acknowledged_by.is_none()).then(|| view! {
-                    <form method="post" action=format!("/alerts/{id}/acknowledge")>
+                    <form method="post" action=format!("/alerts/{id}/acknowledge")><CsrfField />
                         <button type="submit">"Acknowledge"</button>
                     </form>
                 })}
                 {(firing && alert.incident.is_none()).then(|| view! { <a class="button primary" href=declare_href>"Declare…"</a> })}
                 {(firing && !attachable.is_empty()).then(|| view! {
-                    <form method="post" action=format!("/alerts/{id}/attach") class="inline">
+                    <form method="post" action=format!("/alerts/{id}/attach") class="inline"><CsrfField />
                         <label for=format!("attach-{id}")>"Attach to"</label>
                         <select id=format!("attach-{id}") name="incident">
                             {attachable.into_iter().map(|i| view! { <option value=i.id>{format!("#{} {}", i.id, i.title)}</option> }).collect_view()}
@@ -195,7 +196,7 @@ fn Alert(alert: AlertView, under_way: Vec<OpenIncident>, now: i64) -> impl IntoV
                 })}
                 <details class="silence">
                     <summary>"Silence…"</summary>
-                    <form method="post" action=format!("/alerts/{id}/silence") class="inline">
+                    <form method="post" action=format!("/alerts/{id}/silence") class="inline"><CsrfField />
                         <label for=format!("minutes-{id}")>"For"</label>
                         <select id=format!("minutes-{id}") name="minutes">
                             <option value="30">"30 minutes"</option>

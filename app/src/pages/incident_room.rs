@@ -4,10 +4,12 @@
 //! JavaScript; with it, the room follows changes made by others live.
 
 use super::incidents::{SeverityBadge, update_due_text};
+use crate::components::csrf::CsrfField;
 use crate::components::guard::Guarded;
 use crate::components::status::{StatusBadge, clock};
 use crate::domain::action::ActionStatus;
 use crate::domain::incident::{IncidentRole, Phase, PublicStatus, Severity};
+use crate::domain::role::Role;
 use crate::incidents::{
     ActionView, Choice, IncidentRoom, IncidentView, Pickers, TimelineLine, duration_text, load_incident_room,
 };
@@ -58,7 +60,7 @@ fn Room(room: IncidentRoom) -> impl IntoView {
             <div class="room-main">
                 <Controls incident=incident.clone() />
                 <UpdateComposer id draft=feedback.clone().and_then(|f| f.update) />
-                <Actions id actions=room.actions pickers=room.pickers form_key=room.form_key />
+                <Actions id actions=room.actions pickers=room.pickers form_key=room.form_key waived=incident.two_person_waived resolved=incident.resolved_at.is_some() />
                 <NoteComposer id typed=feedback.and_then(|f| f.note).unwrap_or_default() />
                 <Timeline lines=room.timeline />
             </div>
@@ -106,25 +108,25 @@ fn Controls(incident: IncidentView) -> impl IntoView {
     view! {
         <section class="controls" aria-label="Move the incident on">
             {(incident.commander.is_none() && !resolved).then(|| view! {
-                <form method="post" action=action.clone() id="take-command">
+                <form method="post" action=action.clone() id="take-command"><CsrfField />
                     <p class="warning" role="status">"This incident was declared from an alert and nobody commands it yet."</p>
                     <button type="submit" name="take_command" value="true" class="primary">"Take command"</button>
                 </form>
             })}
             {(incident.acknowledged_at.is_none() && incident.commander.is_some()).then(|| view! {
-                <form method="post" action=action.clone()>
+                <form method="post" action=action.clone()><CsrfField />
                     <button type="submit" name="acknowledge" value="true" class="primary">"Acknowledge (commander)"</button>
                 </form>
             })}
             {if resolved {
                 view! {
-                    <form method="post" action=action.clone()>
+                    <form method="post" action=action.clone()><CsrfField />
                         <button type="submit" name="reopen" value="true">"Reopen"</button>
                     </form>
                 }.into_any()
             } else {
                 view! {
-                    <form method="post" action=action.clone() class="button-row">
+                    <form method="post" action=action.clone() class="button-row"><CsrfField />
                         <span>"Status: "</span>
                         {statuses.into_iter().map(|s| view! {
                             <button type="submit" name="status" value=s.as_str()>{s.as_str()}</button>
@@ -132,13 +134,13 @@ fn Controls(incident: IncidentView) -> impl IntoView {
                     </form>
                 }.into_any()
             }}
-            <form method="post" action=action.clone() class="button-row">
+            <form method="post" action=action.clone() class="button-row"><CsrfField />
                 <span>"Phase: "</span>
                 {phases.into_iter().map(|p| view! {
                     <button type="submit" name="phase" value=p.as_str()>{p.label()}</button>
                 }).collect_view()}
             </form>
-            <form method="post" action=action class="button-row">
+            <form method="post" action=action class="button-row"><CsrfField />
                 <label>"Severity "
                     <select name="severity">
                         {Severity::ALL.into_iter().map(|s| view! {
@@ -157,7 +159,7 @@ fn Controls(incident: IncidentView) -> impl IntoView {
 #[component]
 fn NoteComposer(id: i64, typed: String) -> impl IntoView {
     view! {
-        <form class="note" method="post" action=format!("/incidents/{id}/notes")>
+        <form class="note" method="post" action=format!("/incidents/{id}/notes")><CsrfField />
             <label for="note-text">"Note"</label>
             <textarea id="note-text" name="text" rows="3" maxlength="10000" required
                 placeholder="What was seen, tried or decided">{typed}</textarea>
@@ -228,7 +230,7 @@ fn Roles(incident: IncidentView, people: Vec<String>) -> impl IntoView {
                                         view! {
                                             <span class="holder">{email.clone()}
                                                 {removable.then(|| view! {
-                                                    <form method="post" action=action.clone() class="inline">
+                                                    <form method="post" action=action.clone() class="inline"><CsrfField />
                                                         <input type="hidden" name="email" value=email.clone() />
                                                         <input type="hidden" name="role" value=role.as_str() />
                                                         <button type="submit" name="remove" value="true" class="link"
@@ -244,7 +246,7 @@ fn Roles(incident: IncidentView, people: Vec<String>) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            <form method="post" action=action class="assign">
+            <form method="post" action=action class="assign"><CsrfField />
                 <label for="assign-email">"Person"</label>
                 <input id="assign-email" name="email" type="email" list="people" required />
                 <datalist id="people">
@@ -263,14 +265,56 @@ fn Roles(incident: IncidentView, people: Vec<String>) -> impl IntoView {
 /// Containment actions: the planning form (which previews at once) and each
 /// action with its preview, confirm, result, progress and undo.
 #[component]
-fn Actions(id: i64, actions: Vec<ActionView>, pickers: Pickers, form_key: String) -> impl IntoView {
+fn Actions(
+    id: i64,
+    actions: Vec<ActionView>,
+    pickers: Pickers,
+    form_key: String,
+    waived: bool,
+    resolved: bool,
+) -> impl IntoView {
     let options = |choices: Vec<Choice>| {
         choices.into_iter().map(|c| view! { <option value=c.value>{c.label}</option> }).collect_view()
     };
+    let admin =
+        use_context::<PageContext>().and_then(|ctx| ctx.role()).is_some_and(|r| r.satisfies(Role::Admin));
+    let policy = if waived {
+        view! {
+            <p class="warning" id="two-person-policy" role="status">
+                "Break-glass: an admin waived the two-person rule for this incident (the reason is on the timeline). "
+                "Protected namespaces still need an admin."
+            </p>
+        }
+        .into_any()
+    } else {
+        view! {
+            <p class="info" id="two-person-policy">
+                "Draining a node, deleting a pod, isolating a namespace and scaling to zero need a second person: "
+                "someone other than whoever planned it (the commander, the operations lead or an admin) confirms. "
+                "Actions in kube-system and Wheelhouse's own namespace need an admin."
+            </p>
+        }
+        .into_any()
+    };
+    let break_glass = (admin && !waived && !resolved).then(|| {
+        view! {
+            <details class="break-glass">
+                <summary>"Break-glass: waive the two-person rule for this incident…"</summary>
+                <form method="post" action=format!("/incidents/{id}/break-glass")><CsrfField />
+                    <label for="break-glass-reason">"Why (recorded on the timeline)"</label>
+                    <textarea id="break-glass-reason" name="reason" required maxlength="10000"
+                        placeholder="Alone on call at 3 a.m.; the drain cannot wait for a second person"></textarea>
+                    <button type="submit" class="danger">"Waive the rule"</button>
+                </form>
+            </details>
+        }
+    });
     view! {
         <section class="actions" id="actions">
             <h2>"Containment actions"</h2>
-            <form method="post" action=format!("/incidents/{id}/actions") class="plan">
+            {policy}
+            {break_glass}
+            <form method="post" action=format!("/incidents/{id}/actions") class="plan"><CsrfField />
                 <label for="plan-action">"Action"</label>
                 <select id="plan-action" name="action" required>
                     <option value="cordon">"Cordon node"</option>
@@ -328,18 +372,25 @@ fn ActionItem(id: i64, action: ActionView, form_key: String) -> impl IntoView {
             })}
             {action.result.clone().map(|r| view! { <p class="result">{r}</p> })}
             {action.failure.clone().map(|f| view! { <p class="error">{f}</p> })}
+            {(action.needs_second_person && matches!(action.status, ActionStatus::Planned | ActionStatus::Previewed)).then(|| view! {
+                <p class="info second-person">{format!("Needs a second person: someone other than {} confirms.", action.planned_by)}</p>
+            })}
+            {action.protected_namespace.clone().map(|ns| view! {
+                <p class="info protected">{format!("Namespace {ns} is protected: an admin confirms.")}</p>
+            })}
             {match action.status {
                 ActionStatus::Planned => view! {
-                    <form method="post" action=format!("{base}/preview")><button type="submit">"Preview"</button></form>
+                    <form method="post" action=format!("{base}/preview")><CsrfField /><button type="submit">"Preview"</button></form>
                 }.into_any(),
+                ActionStatus::Previewed | ActionStatus::Succeeded if !action.viewer_may_step => ().into_any(),
                 ActionStatus::Previewed => view! {
-                    <form method="post" action=format!("{base}/confirm")>
+                    <form method="post" action=format!("{base}/confirm")><CsrfField />
                         <input type="hidden" name="idempotency_key" value=key />
                         <button type="submit" class="danger">"Confirm and run"</button>
                     </form>
                 }.into_any(),
                 ActionStatus::Succeeded if action.undo.is_some() => view! {
-                    <form method="post" action=format!("{base}/undo")>
+                    <form method="post" action=format!("{base}/undo")><CsrfField />
                         <input type="hidden" name="idempotency_key" value=undo_key />
                         <button type="submit">{format!("Undo: {}", action.undo.clone().unwrap_or_default())}</button>
                     </form>
@@ -362,7 +413,7 @@ fn UpdateComposer(id: i64, draft: Option<crate::page_context::UpdateDraft>) -> i
     view! {
         <section class="update-composer" id="update">
             <h2>"Stakeholder update"</h2>
-            <form method="post" action=format!("/incidents/{id}/updates/render") class="update-render">
+            <form method="post" action=format!("/incidents/{id}/updates/render") class="update-render"><CsrfField />
                 <label>"Audience "
                     <select name="audience">
                         {Audience::ALL.into_iter().map(|a| view! { <option value=a.as_str() selected=a == audience>{a.as_str()}</option> }).collect_view()}
@@ -380,7 +431,7 @@ fn UpdateComposer(id: i64, draft: Option<crate::page_context::UpdateDraft>) -> i
                 <button type="submit">"Render from the template"</button>
             </form>
             {rendered.then(|| view! {
-                <form method="post" action=format!("/incidents/{id}/updates") class="update-publish">
+                <form method="post" action=format!("/incidents/{id}/updates") class="update-publish"><CsrfField />
                     <input type="hidden" name="audience" value=audience.as_str() />
                     <input type="hidden" name="purpose" value=purpose.as_str() />
                     <input type="hidden" name="impact" value=draft.impact.clone() />

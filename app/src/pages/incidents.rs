@@ -3,6 +3,7 @@
 //! `/incidents/new` — the declaration form, with each severity's definition.
 
 use crate::alerts::load_alert_declaration;
+use crate::components::csrf::CsrfField;
 use crate::components::guard::Guarded;
 use crate::components::status::clock;
 use crate::domain::incident::{Category, DeclarationForm, PublicStatus, Severity};
@@ -238,7 +239,7 @@ fn DeclareFields(choices: Vec<ComponentChoice>, prefill: Option<DeclarationForm>
     view! {
         {feedback.map(|f| view! { <p class="error" role="alert">{f.message}</p> })}
         {from_alerts}
-        <form class="declare" method="post" action="/incidents">
+        <form class="declare" method="post" action="/incidents"><CsrfField />
             <input type="hidden" name="alerts" value=typed.alerts.clone() />
             <label for="title">"Title"</label>
             <input id="title" name="title" required maxlength="200" value=typed.title.clone()

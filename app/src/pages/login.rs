@@ -1,5 +1,6 @@
 //! `/login` — a plain form posted to the server, so it works with JavaScript off.
 
+use crate::components::csrf::CsrfField;
 use crate::components::guard::WithPageContext;
 use crate::domain::access::safe_return_path;
 use crate::page_context::PageContext;
@@ -24,7 +25,7 @@ fn LoginForm() -> impl IntoView {
             <h1>"Sign in to Wheelhouse"</h1>
             {ctx.user.map(|u| view! { <p class="info">"You are signed in as " {u.email} "."</p> })}
             {message.map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
-            <form method="post" action="/login">
+            <form method="post" action="/login"><CsrfField />
                 <input type="hidden" name="next" value=next />
                 <label>"E-mail" <input type="email" name="email" autocomplete="username" required value=email /></label>
                 <label>"Password" <input type="password" name="password" autocomplete="current-password" required /></label>

@@ -1,6 +1,7 @@
 //! `/setup` — creates the first administrator with the one-time token that the
 //! server logged at its first start. Refuses once any account exists.
 
+use crate::components::csrf::CsrfField;
 use crate::components::guard::WithPageContext;
 use crate::domain::account::NewPassword;
 use crate::page_context::PageContext;
@@ -23,7 +24,7 @@ fn SetupForm() -> impl IntoView {
         view! {
             <p>"Create the first administrator account. The setup token was printed in the server log at start-up."</p>
             {message.map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
-            <form method="post" action="/setup">
+            <form method="post" action="/setup"><CsrfField />
                 <label>"Setup token" <input type="text" name="token" required value=token autocomplete="off" /></label>
                 <label>"E-mail" <input type="email" name="email" autocomplete="username" required value=email /></label>
                 <label>

@@ -2,7 +2,10 @@
 //! run and blast radius) → confirmed once per idempotency key by the
 //! commander, the operations lead or an admin → executed through the
 //! [`actuator`] → recorded on the timeline with the result and the undo →
-//! optionally undone. Each state change and its timeline event are written in
+//! optionally undone. Drains, pod deletions, namespace isolation and scaling
+//! to zero need a second person to confirm, and protected namespaces an admin
+//! ([`app::domain::action::may_confirm`]), checked in the transaction that
+//! starts the action. Each state change and its timeline event are written in
 //! one transaction, so nothing is half-recorded.
 
 pub mod actuator;
@@ -15,9 +18,11 @@ use crate::cluster::watch::Live;
 use crate::components::Components;
 use crate::db::{Database, now_millis};
 use crate::events::EventHub;
-use crate::incidents::{IncidentError, Incidents, append_event, live_data};
+use crate::incidents::{IncidentError, Incidents, append_event, live_data, load_state};
 use crate::services::ports::ClusterActuator;
-use app::domain::action::{ActionSpec, ActionStatus, Step, WorkloadKind, check_step, may_act};
+use app::domain::action::{
+    ActionSpec, ActionStatus, SafetyPolicy, Step, WorkloadKind, check_step, may_confirm,
+};
 use app::domain::incident_lifecycle::{Actor, Refusal, TimelineEvent};
 use drain::PodProgress;
 use record::{ActionRow, COLUMNS, from_row};
@@ -45,6 +50,7 @@ pub struct Actions {
     actuator: Arc<dyn ClusterActuator>,
     live: Arc<Live>,
     components: Components,
+    policy: Arc<SafetyPolicy>,
 }
 
 impl Actions {
@@ -55,8 +61,14 @@ impl Actions {
         actuator: Arc<dyn ClusterActuator>,
         live: Arc<Live>,
         components: Components,
+        policy: SafetyPolicy,
     ) -> Actions {
-        Actions { db, hub, incidents, actuator, live, components }
+        Actions { db, hub, incidents, actuator, live, components, policy: Arc::new(policy) }
+    }
+
+    /// The namespaces where only an admin may confirm actions.
+    pub fn policy(&self) -> &SafetyPolicy {
+        &self.policy
     }
 
     pub async fn list(&self, incident_id: i64) -> Result<Vec<ActionRecord>, ActionError> {
@@ -177,10 +189,20 @@ impl Actions {
             });
         }
         let key_column = if run == Run::Action { "confirm_key" } else { "undo_key" };
-        let incident = self.incidents.get(incident_id).await?.ok_or(IncidentError::NotFound(incident_id))?;
         let now = now_millis();
         let mut tx = self.db.pool.begin().await?;
-        // The write lock first, so two confirmations of one action take turns.
+        // The incident first (as incident commands take it), so that who commands and whether it
+        // is resolved cannot change between this check and the start of the action.
+        let incident_locked = sqlx::query("UPDATE incidents SET version = version + 1 WHERE id = $1")
+            .bind(incident_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if incident_locked == 0 {
+            return Err(IncidentError::NotFound(incident_id).into());
+        }
+        let state = load_state(&mut tx, incident_id).await?.ok_or(IncidentError::NotFound(incident_id))?;
+        // Then the action, so two confirmations of one action take turns.
         let locked = sqlx::query(
             "UPDATE incident_actions SET version = version + 1 WHERE id = $1 AND incident_id = $2",
         )
@@ -192,19 +214,19 @@ impl Actions {
         if locked == 0 {
             return Err(ActionError::NotFound(id));
         }
-        let (status, existing_key): (String, Option<String>) =
-            sqlx::query_as(&format!("SELECT status, {key_column} FROM incident_actions WHERE id = $1"))
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let (status, existing_key, planned_by): (String, Option<String>, String) = sqlx::query_as(&format!(
+            "SELECT status, {key_column}, planned_by FROM incident_actions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
         if existing_key.as_deref() == Some(key) {
             drop(tx);
             return self.wait_for(incident_id, id).await;
         }
         let status = ActionStatus::parse(&status).unwrap_or(ActionStatus::Failed);
-        may_act(&incident.state, actor)?;
         let step = if run == Run::Action { Step::Confirm } else { Step::Undo };
-        check_step(status, step, incident.state.is_resolved() && run == Run::Action)?;
+        check_step(status, step, state.is_resolved() && run == Run::Action)?;
         let action = self.get(incident_id, id).await?;
         let spec = match run {
             Run::Action => action.spec.clone(),
@@ -213,6 +235,7 @@ impl Actions {
                 .clone()
                 .ok_or_else(|| Refusal::Invalid(format!("'{}' cannot be undone.", action.description)))?,
         };
+        may_confirm(&state, actor, &spec, &planned_by, &self.policy)?;
         let claimed = match run {
             Run::Action => sqlx::query(
                 "UPDATE incident_actions SET status = 'executing', confirm_key = $2, confirmed_by = $3, confirmed_at = $4 WHERE id = $1",

@@ -29,6 +29,7 @@ pub(super) struct StateRecord {
     contained_at: Option<i64>,
     resolved_at: Option<i64>,
     last_update_at: i64,
+    two_person_waived_at: Option<i64>,
 }
 
 pub(super) fn decode_error(what: &str, value: &str) -> IncidentError {
@@ -70,5 +71,6 @@ pub(super) fn state_from_row(row: StateRecord) -> Result<IncidentState, Incident
         resolved_at: row.resolved_at,
         last_update_at: row.last_update_at,
         running_actions: 0,
+        two_person_waived: row.two_person_waived_at.is_some(),
     })
 }

@@ -741,8 +741,8 @@ mod tests {
         let alert = &inputs[0];
         assert_eq!((alert.key.as_str(), alert.name.as_str()), ("a1b2", "KubePodCrashLooping"));
         assert_eq!(alert.severity, AlertSeverity::Critical);
-        assert_eq!(alert.starts_at, Some(1_795_946_400_500));
-        assert_eq!(alert.effective_status(1_795_946_500_000), AlertStatus::Firing, "year 1 is no end");
+        assert_eq!(alert.starts_at, Some(1_796_032_800_500));
+        assert_eq!(alert.effective_status(1_796_032_900_000), AlertStatus::Firing, "year 1 is no end");
         assert_eq!(body.group().unwrap().receiver, "wheelhouse");
     }
 

@@ -292,6 +292,17 @@ impl Services {
         self.run_command(principal, id, command).await
     }
 
+    /// Break-glass: an admin waives the two-person rule for this incident, saying why.
+    pub async fn waive_two_person_rule(
+        &self,
+        principal: &Principal,
+        id: i64,
+        reason: &str,
+    ) -> ServiceResult<Vec<TimelineEntry>> {
+        let command = Command::WaiveTwoPersonRule { reason: Text::note(reason)? };
+        self.run_command(principal, id, command).await
+    }
+
     /// One incident, or not found.
     pub async fn incident(&self, id: i64) -> ServiceResult<Incident> {
         self.incidents.get(id).await?.ok_or_else(|| IncidentError::NotFound(id).into())

@@ -15,6 +15,26 @@ use tower_sessions::Session;
 
 /// The session key that holds the signed-in account's id.
 pub const USER_ID_KEY: &str = "user.id";
+/// The session key that holds the session's anti-forgery token.
+pub const CSRF_KEY: &str = "csrf";
+
+/// The signed-in session's anti-forgery token, for the cross-site check.
+#[derive(Clone, Debug)]
+pub struct CsrfToken(pub String);
+
+/// The session's anti-forgery token, made on first use (sessions from before
+/// tokens existed get one here).
+async fn csrf_token(session: &Session) -> Option<String> {
+    match session.get::<String>(CSRF_KEY).await {
+        Ok(Some(token)) => Some(token),
+        Ok(None) => {
+            let token = crate::accounts::generate_secret(24);
+            session.insert(CSRF_KEY, &token).await.ok()?;
+            Some(token)
+        }
+        Err(_) => None,
+    }
+}
 
 /// Paths that never need to know the visitor: no session or database look-up.
 fn is_anonymous_path(path: &str) -> bool {
@@ -82,6 +102,13 @@ pub async fn attach_page_context(
         (None, _) => None,
     };
     let principal_for_pages = principal.clone();
+    let csrf = match &principal {
+        Some(Principal::Account(_)) => csrf_token(&session).await,
+        _ => None,
+    };
+    if let Some(token) = &csrf {
+        request.extensions_mut().insert(CsrfToken(token.clone()));
+    }
     if let Some(principal) = principal {
         request.extensions_mut().insert(principal);
     }
@@ -98,6 +125,7 @@ pub async fn attach_page_context(
         cluster: state.cluster,
         feedback: None,
         setup_open,
+        csrf,
     });
     next.run(request).await
 }

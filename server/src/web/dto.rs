@@ -56,6 +56,8 @@ pub struct IncidentDto {
     /// When the next stakeholder update is due; `null` when resolved or the severity has no cadence.
     next_update_due: Option<i64>,
     update_overdue: bool,
+    /// An admin waived the two-person rule for this incident (break-glass; the reason is on the timeline).
+    two_person_rule_waived: bool,
 }
 
 impl IncidentDto {
@@ -89,6 +91,7 @@ impl IncidentDto {
             resolved_at: state.resolved_at,
             next_update_due: state.next_update_due(),
             update_overdue: state.update_overdue(now),
+            two_person_rule_waived: state.two_person_waived,
         }
     }
 }
@@ -158,6 +161,9 @@ pub struct ActionDto {
     undone_by: Option<String>,
     /// Per-pod progress of a drain, one sentence each.
     progress: Vec<String>,
+    /// Confirming needs a second person: someone other than `planned_by` (drain, delete pod,
+    /// isolate namespace, scale to zero), unless an admin waived the rule for the incident.
+    needs_second_person: bool,
 }
 
 impl From<&ActionRecord> for ActionDto {
@@ -183,6 +189,7 @@ impl From<&ActionRecord> for ActionDto {
             finished_at: action.finished_at,
             undone_by: action.undone_by.clone(),
             progress: action.progress.iter().map(PodProgress::describe).collect(),
+            needs_second_person: action.spec.needs_second_person(),
         }
     }
 }

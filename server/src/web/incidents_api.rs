@@ -6,7 +6,7 @@
 use super::AppState;
 use super::dto::{ActionDto, IncidentDto, TimelineEntryDto};
 use super::error::{ApiError, ApiErrorDetail, api_error};
-use super::extract::{ApiJson, ApiQuery, Caller, Responder};
+use super::extract::{Admin, ApiJson, ApiQuery, Caller, Responder};
 use crate::incident_pages::tiles_by_key;
 use crate::incidents::TimelineEntry;
 use crate::services::incidents::{ListInput, PageInput, RoleInput, TransitionInput};
@@ -135,7 +135,7 @@ pub(super) fn page_response<T: Serialize>(
     info(title = "Wheelhouse API", description = "Incident command for Kubernetes: declare and run incidents."),
     paths(
         super::api::components, super::api::uptime,
-        list, create, get_one, transition, assign_role, add_note, timeline,
+        list, create, get_one, transition, assign_role, add_note, timeline, break_glass,
         super::actions_api::list, super::actions_api::plan, super::actions_api::get_one,
         super::actions_api::preview, super::actions_api::confirm, super::actions_api::undo,
         super::updates::api_render, super::updates::api_publish, super::updates::api_list,
@@ -345,6 +345,29 @@ pub async fn add_note(
     ApiJson(body): ApiJson<NoteRequest>,
 ) -> Response {
     changed(&state, id, state.services.add_note(&principal, id, &body.text, body.decision).await).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct BreakGlassRequest {
+    /// Why one person may plan and confirm alone on this incident (recorded on the timeline).
+    #[schema(example = "Alone on call; the drain cannot wait for a second person.")]
+    reason: String,
+}
+
+/// Break-glass: an admin waives the two-person rule for this incident, with a reason.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/break-glass", tag = "actions", params(("id" = i64, Path)),
+    request_body = BreakGlassRequest,
+    responses((status = 200, body = IncidentChange), (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError),
+        (status = 413, body = ApiError), (status = 415, body = ApiError), (status = 422, body = ApiError),
+        (status = 503, body = ApiError)))]
+pub async fn break_glass(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Caller(principal, _): Caller<Admin>,
+    ApiJson(body): ApiJson<BreakGlassRequest>,
+) -> Response {
+    changed(&state, id, state.services.waive_two_person_rule(&principal, id, &body.reason).await).await
 }
 
 /// The timeline, oldest first, a page at a time.

@@ -4,7 +4,7 @@
 
 use super::AppState;
 use super::error::form_refused;
-use super::extract::{Caller, FormPost, Responder, checked};
+use super::extract::{Admin, Caller, FormPost, Responder, checked};
 use crate::services::ServiceResult;
 use crate::services::incidents::{RoleInput, TransitionInput};
 use app::page_context::FormFeedback;
@@ -96,6 +96,23 @@ pub async fn assign_role(
 ) -> Response {
     let input = RoleInput { email: form.email, role: form.role, remove: checked(&form.remove) };
     let outcome = state.services.assign_role(&principal, id, &input).await;
+    back_to_room(&state, request, id, outcome, FormFeedback::default()).await
+}
+
+#[derive(Deserialize)]
+pub struct BreakGlassForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /incidents/{id}/break-glass`
+pub async fn break_glass(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Caller(principal, _): Caller<Admin>,
+    FormPost { form, request }: FormPost<BreakGlassForm>,
+) -> Response {
+    let outcome = state.services.waive_two_person_rule(&principal, id, &form.reason).await;
     back_to_room(&state, request, id, outcome, FormFeedback::default()).await
 }
 

@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod components_admin;
 pub mod context;
+pub mod cross_site;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -103,6 +104,9 @@ pub struct AppState {
     pub live: Arc<dyn LiveBackend>,
     /// What the alert pages read, given to them through the Leptos context.
     pub alert_pages: Arc<dyn app::alerts::AlertBackend>,
+    /// The configured public origin (`--public-url`); state-changing requests
+    /// made with a session must come from it (or, without one, from the host they name).
+    pub public_origin: Option<String>,
 }
 
 impl AppState {
@@ -165,6 +169,8 @@ pub const MUTATING_ROUTES: &[MutatingRoute] = {
         needs("/incidents/{id}/transitions", Responder, || post(incidents_forms::transition)),
         needs("/incidents/{id}/roles", Responder, || post(incidents_forms::assign_role)),
         needs("/incidents/{id}/notes", Responder, || post(incidents_forms::add_note)),
+        needs("/incidents/{id}/break-glass", Admin, || post(incidents_forms::break_glass)),
+        needs("/api/v1/incidents/{id}/break-glass", Admin, || post(incidents_api::break_glass)),
         needs("/api/v1/incidents", Responder, || post(incidents_api::create).get(incidents_api::list)),
         needs("/api/v1/incidents/{id}/transitions", Responder, || post(incidents_api::transition)),
         needs("/api/v1/incidents/{id}/roles", Responder, || post(incidents_api::assign_role)),
@@ -214,7 +220,7 @@ static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route
 
 /// Builds the whole router. Layers listed later wrap those listed earlier, so a
 /// request meets them bottom-up: tracing, metrics, headers, compression, body
-/// limit, session, page context, access check, then the route.
+/// limit, session, page context, the cross-site check, access check, then the route.
 pub fn router(
     state: AppState,
     sessions: SessionManagerLayer<crate::session_store::SqlSessionStore>,
@@ -249,6 +255,7 @@ pub fn router(
         .leptos_routes_with_context(&state, routes, services, move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(context::enforce_access))
+        .layer(from_fn_with_state(state.clone(), cross_site::guard))
         .layer(from_fn_with_state(state.clone(), context::attach_page_context))
         .layer(sessions)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

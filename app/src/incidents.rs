@@ -197,6 +197,9 @@ pub struct WebhookRow {
     pub audience: crate::domain::update::Audience,
     pub format: String,
     pub url: String,
+    /// The signing secret receivers verify deliveries with (`X-Wheelhouse-Signature`).
+    #[serde(default)]
+    pub secret: String,
     /// Newest first: "incident 3, update 17, attempt 2: retrying (HTTP 500)".
     pub deliveries: Vec<String>,
 }

@@ -45,6 +45,12 @@ pub struct SettingsArgs {
     /// forms and API calls made with a session are accepted from, and the base of absolute links
     #[arg(long, env = "WHEELHOUSE_PUBLIC_URL", global = true, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client [default: none]
+    #[arg(long, env = "WHEELHOUSE_TRUSTED_PROXIES", global = true, value_name = "CIDRS")]
+    pub trusted_proxies: Option<String>,
+    /// Networks inside Wheelhouse's own (loopback, private, link-local) that webhooks may still reach [default: none]
+    #[arg(long, env = "WHEELHOUSE_WEBHOOK_ALLOW", global = true, value_name = "CIDRS")]
+    pub webhook_allow: Option<String>,
     /// Seconds a component stays in partial or major outage before Wheelhouse raises its own alert [default: 120]
     #[arg(long, env = "WHEELHOUSE_ALERT_DETECTION_AFTER", global = true, value_name = "SECONDS")]
     pub alert_detection_after: Option<String>,
@@ -66,6 +72,8 @@ impl SettingsArgs {
             alert_detection_after: self.alert_detection_after.clone(),
             alert_storm_limit: self.alert_storm_limit.clone(),
             public_url: self.public_url.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            webhook_allow: self.webhook_allow.clone(),
         }
     }
 }

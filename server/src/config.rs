@@ -25,6 +25,10 @@ pub struct Settings {
     /// link Wheelhouse writes. `None`: requests must come from the host they
     /// name, and links use the listen address.
     pub public_url: Option<PublicUrl>,
+    /// Proxies whose `X-Forwarded-For` names the client (for the sign-in throttle and logs).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Networks inside Wheelhouse's own (loopback, private, link-local) that webhooks may still reach.
+    pub webhook_allow: Vec<ipnet::IpNet>,
     /// Where cargo-leptos put the site: `pkg/` with the wasm bundle and stylesheet.
     pub site_root: PathBuf,
     /// How long a component stays in partial or major outage before Wheelhouse raises its own alert.
@@ -47,6 +51,8 @@ pub struct RawSettings {
     pub alert_detection_after: Option<String>,
     pub alert_storm_limit: Option<String>,
     pub public_url: Option<String>,
+    pub trusted_proxies: Option<String>,
+    pub webhook_allow: Option<String>,
 }
 
 impl RawSettings {
@@ -63,6 +69,8 @@ impl RawSettings {
             alert_detection_after: self.alert_detection_after.or(lower.alert_detection_after),
             alert_storm_limit: self.alert_storm_limit.or(lower.alert_storm_limit),
             public_url: self.public_url.or(lower.public_url),
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
+            webhook_allow: self.webhook_allow.or(lower.webhook_allow),
         }
     }
 }
@@ -180,7 +188,17 @@ impl Settings {
             Some(raw) => Some(PublicUrl::parse(raw)?),
         };
         let secure_cookies = secure_cookies || public_url.as_ref().is_some_and(PublicUrl::is_https);
+        let trusted_proxies = parse_networks(
+            "--trusted-proxies / WHEELHOUSE_TRUSTED_PROXIES",
+            raw.trusted_proxies.as_deref().unwrap_or(""),
+        )?;
+        let webhook_allow = parse_networks(
+            "--webhook-allow / WHEELHOUSE_WEBHOOK_ALLOW",
+            raw.webhook_allow.as_deref().unwrap_or(""),
+        )?;
         Ok(Settings {
+            webhook_allow,
+            trusted_proxies,
             public_url,
             listen,
             database,
@@ -211,6 +229,23 @@ fn read_file(path: &Path) -> Result<RawSettings, ConfigError> {
         })
         .collect();
     table.try_into().map_err(|e: toml::de::Error| file_error(e.message().to_owned()))
+}
+
+/// `10.0.0.0/8, 192.168.1.5`: networks (a bare address is one host).
+fn parse_networks(setting: &'static str, raw: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<ipnet::IpNet>()
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError::Invalid {
+                    setting,
+                    expected: "comma-separated addresses or networks, such as 10.0.0.0/8, 192.168.1.5",
+                    got: part.to_owned(),
+                })
+        })
+        .collect()
 }
 
 /// The origin Wheelhouse is reached at: `https://wheelhouse.example.com`
@@ -383,6 +418,20 @@ mod tests {
             let err = Settings::resolve(RawSettings { public_url: Some(bad.into()), ..raw() }).unwrap_err();
             assert!(err.to_string().contains("--public-url"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_or_addresses() {
+        let s = Settings::resolve(RawSettings {
+            trusted_proxies: Some("10.0.0.0/8, 192.168.1.5".into()),
+            ..raw()
+        })
+        .unwrap();
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert!(s.trusted_proxies[1].contains(&"192.168.1.5".parse::<std::net::IpAddr>().unwrap()));
+        let err = Settings::resolve(RawSettings { trusted_proxies: Some("10.0.0.0/33".into()), ..raw() })
+            .unwrap_err();
+        assert!(err.to_string().contains("--trusted-proxies"), "{err}");
     }
 
     #[test]

@@ -373,6 +373,7 @@ impl IncidentBackend for IncidentPages {
                 audience: hook.audience,
                 format: hook.format.as_str().to_owned(),
                 url: hook.url,
+                secret: hook.secret,
                 deliveries: recent
                     .iter()
                     .filter(|(_, d)| d.webhook_id == hook.id)

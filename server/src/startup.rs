@@ -111,7 +111,8 @@ impl Application {
         let pages: Arc<dyn app::live::LiveBackend> =
             Arc::new(LivePages { live: live.clone(), board, components: components.clone() });
         let incidents = Incidents::new(db.clone(), events.clone());
-        let webhooks = crate::webhooks::Webhooks::new(db.clone());
+        let webhooks = crate::webhooks::Webhooks::new(db.clone(), settings.webhook_allow.clone());
+        background.0.push(tokio::spawn(webhooks.clone().run_outbox()));
         let tokens = Tokens::new(db.clone());
         let actions = Actions::new(
             db.clone(),
@@ -224,6 +225,7 @@ impl Application {
             live: pages,
             alert_pages,
             public_origin: settings.public_url.as_ref().map(|url| url.origin().to_owned()),
+            trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
         };
         Ok(Application {
             listener,

@@ -90,13 +90,18 @@ pub struct TestApp {
 }
 
 pub fn settings_for(database_url: &str) -> Settings {
-    Settings::resolve(RawSettings {
+    Settings::resolve(raw_for(database_url)).expect("test settings are valid")
+}
+
+fn raw_for(database_url: &str) -> RawSettings {
+    RawSettings {
         listen: Some("127.0.0.1:0".into()),
         database_url: Some(database_url.into()),
         cluster: Some("sim".into()),
+        // The tests' webhook receivers listen on loopback.
+        webhook_allow: Some("127.0.0.0/8".into()),
         ..RawSettings::default()
-    })
-    .expect("test settings are valid")
+    }
 }
 
 /// Starts a server on `database_url`; returns its base URL, setup link and task.
@@ -119,8 +124,16 @@ pub async fn start_server_with(
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts a server on the in-process drill with `adjust` applied to the test settings first.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut RawSettings)) -> TestApp {
     let (database, database_url) = TestDatabase::create(backend).await;
-    let (base_url, setup_link, accounts, server) = start_server(&database_url).await;
+    let mut raw = raw_for(&database_url);
+    adjust(&mut raw);
+    let settings = Settings::resolve(raw).expect("test settings are valid");
+    let (base_url, setup_link, accounts, server) = start_server_with(settings).await;
     TestApp { base_url, database_url, setup_link, accounts, server, _database: database }
 }
 
@@ -140,6 +153,7 @@ fn raw_on_kubeconfig(database_url: &str, kubeconfig: &std::path::Path) -> RawSet
         database_url: Some(database_url.into()),
         cluster: Some("kubeconfig".into()),
         kubeconfig: Some(kubeconfig.display().to_string()),
+        webhook_allow: Some("127.0.0.0/8".into()),
         ..RawSettings::default()
     }
 }

@@ -56,6 +56,9 @@ fn WebhooksView(rows: Vec<WebhookRow>) -> impl IntoView {
                     {rows.into_iter().map(|w| view! {
                         <li data-webhook=w.id>
                             <p><strong>{w.audience.as_str()}</strong>" · "{w.format.clone()}" · "<code>{w.url.clone()}</code></p>
+                            <p class="info">"Signing secret: "<code class="webhook-secret">{w.secret.clone()}</code>
+                                " — each delivery carries "<code>"X-Wheelhouse-Delivery"</code>" (the same on every attempt) and "
+                                <code>"X-Wheelhouse-Signature: t=…,v1=…"</code>", the HMAC-SHA256 of the timestamp, a dot and the body."</p>
                             <form method="post" action=format!("/admin/webhooks/{}/delete", w.id)><CsrfField /><button type="submit">"Remove"</button></form>
                             {(!w.deliveries.is_empty()).then(|| view! {
                                 <ul class="progress">{w.deliveries.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul>

@@ -40,6 +40,9 @@ static DUMMY_HASH: LazyLock<String> =
 pub struct Accounts {
     db: Database,
     pub throttle: Arc<LoginThrottle>,
+    /// Password checks at once: each Argon2 verify takes about 19 MiB and a
+    /// core, so a burst of attempts queues here instead of exhausting memory.
+    verifies: Arc<tokio::sync::Semaphore>,
 }
 
 type UserRow = (i64, String, String);
@@ -57,7 +60,12 @@ fn token_hash(token: &str) -> String {
 
 impl Accounts {
     pub fn new(db: Database) -> Self {
-        Accounts { db, throttle: Arc::default() }
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Accounts {
+            db,
+            throttle: Arc::default(),
+            verifies: Arc::new(tokio::sync::Semaphore::new(cores.max(2))),
+        }
     }
 
     #[tracing::instrument(skip_all, fields(user.email = %email, user.role = %role))]
@@ -109,6 +117,7 @@ impl Accounts {
             None => (None, DUMMY_HASH.clone()),
         };
         let password = password.to_owned();
+        let Ok(_permit) = self.verifies.acquire().await else { return Ok(None) };
         let matches =
             tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
         Ok(user.filter(|_| matches))

@@ -357,7 +357,7 @@ impl Actions {
                 TimelineEvent::ActionFailed { action: id, description, reason: failure.plain_words() }
             }
             (Ok(done), Run::Undo) => {
-                sqlx::query("UPDATE incident_actions SET status = 'undone', undone_at = $2 WHERE id = $1")
+                sqlx::query("UPDATE incident_actions SET status = 'undone', undone_at = $2, failure = NULL WHERE id = $1")
                     .bind(id)
                     .bind(now)
                     .execute(&mut *tx)
@@ -365,11 +365,14 @@ impl Actions {
                 TimelineEvent::ActionUndone { action: id, description, result: done.result.clone() }
             }
             (Err(failure), Run::Undo) => {
-                // The action stays done; its undo can be tried again with a new key.
+                // The action stays done; its undo can be tried again with a new key, and
+                // the record says why this one failed (not only the timeline).
                 sqlx::query(
-                    "UPDATE incident_actions SET status = 'succeeded', undo_key = NULL WHERE id = $1",
+                    "UPDATE incident_actions SET status = 'succeeded', undo_key = NULL, undone_by = NULL, \
+                     undone_at = NULL, failure = $2 WHERE id = $1",
                 )
                 .bind(id)
+                .bind(format!("The undo failed: {}", failure.plain_words()))
                 .execute(&mut *tx)
                 .await?;
                 TimelineEvent::ActionFailed {

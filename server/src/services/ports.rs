@@ -98,14 +98,22 @@ impl IncidentStore for Incidents {
 }
 
 /// Tells an audience's receivers about published updates, after they are committed.
+#[async_trait::async_trait]
 pub trait Notifier: Send + Sync + 'static {
-    /// Starts delivering; never waits for a receiver.
-    fn updates_published(&self, incident_id: i64, title: &str, entries: &[TimelineEntry]);
+    /// Queues the deliveries durably; never waits for a receiver.
+    async fn updates_published(&self, incident_id: i64, title: &str, entries: &[TimelineEntry]);
 }
 
+#[async_trait::async_trait]
 impl Notifier for crate::webhooks::Webhooks {
-    fn updates_published(&self, incident_id: i64, title: &str, entries: &[TimelineEntry]) {
-        self.dispatch(incident_id, title, entries);
+    async fn updates_published(&self, incident_id: i64, title: &str, entries: &[TimelineEntry]) {
+        if let Err(error) = self.enqueue(incident_id, title, entries).await {
+            tracing::error!(
+                incident.id = incident_id,
+                error = &error as &dyn std::error::Error,
+                "could not queue the webhook deliveries of published updates"
+            );
+        }
     }
 }
 

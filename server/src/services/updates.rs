@@ -86,7 +86,7 @@ impl Services {
         let entries = self.run_command(principal, id, command).await?;
         // Committed: a failure to read the title back only costs the receivers a title.
         match self.incidents.get(id).await {
-            Ok(Some(incident)) => self.notifier.updates_published(id, &incident.title, &entries),
+            Ok(Some(incident)) => self.notifier.updates_published(id, &incident.title, &entries).await,
             Ok(None) => {}
             Err(error) => tracing::warn!(
                 incident.id = id,

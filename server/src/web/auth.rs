@@ -5,7 +5,7 @@ use super::AppState;
 use super::context::USER_ID_KEY;
 use super::extract::FormPost;
 use super::render::{plain_error, render_page, render_with_feedback};
-use crate::accounts::{AccountError, User, throttle};
+use crate::accounts::{AccountError, User};
 use app::domain::access::safe_return_path;
 use app::domain::account::{Email, NewPassword};
 use app::page_context::{FormFeedback, PageContext};
@@ -13,7 +13,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 use tower_sessions::Session;
 
@@ -39,6 +39,29 @@ pub struct SetupForm {
     password_again: String,
 }
 
+/// The wall-clock time `seconds` from now, `HH:MM:SS`, for "try again at".
+fn clock_in(seconds: u64) -> String {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(i64::try_from(seconds).unwrap_or(0));
+    format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second())
+}
+
+/// The client's address: the peer's, or, when the peer is a trusted proxy, the
+/// last address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_address(peer: IpAddr, headers: &http::HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    forwarded.iter().rev().find(|ip| !is_trusted(ip)).or(forwarded.first()).copied().unwrap_or(peer)
+}
+
 fn page_context_of(request: &Request) -> Option<PageContext> {
     request.extensions().get::<PageContext>().cloned()
 }
@@ -61,27 +84,50 @@ pub async fn login(
     let next = safe_return_path(form.next.as_deref()).to_owned();
     let page =
         format!("/login?{}", serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default());
-    let keys = throttle::keys(&form.email, &peer.ip().to_string());
+    let client = client_address(peer.ip(), request.headers(), &state.trusted_proxies);
     let feedback = |message: String| FormFeedback {
         message,
-        email: Some(form.email.trim().to_owned()),
+        email: Some(form.email.trim().chars().take(Email::MAX_LEN).collect()),
         ..FormFeedback::default()
     };
-
-    if let Some(wait) = state.accounts.throttle.blocked_for(&keys, Instant::now()) {
-        let seconds = wait.as_secs().max(1);
-        tracing::warn!(client.address = %peer.ip(), "sign-in refused: too many failures");
-        let message = format!("Too many failed sign-in attempts. Wait {seconds} seconds, then try again.");
-        let mut response =
-            render_with_feedback(&state, request, &page, StatusCode::TOO_MANY_REQUESTS, feedback(message))
-                .await;
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        return response;
+    if form.email.trim().chars().count() > Email::MAX_LEN {
+        let message = format!("An e-mail address is at most {} characters.", Email::MAX_LEN);
+        return render_with_feedback(
+            &state,
+            request,
+            &page,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            feedback(message),
+        )
+        .await;
     }
+
+    // The attempt is counted before the slow password check, so concurrent guesses cannot all reach it.
+    let attempt = match state.accounts.throttle.reserve(&form.email, &client.to_string(), Instant::now()) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let seconds = wait.as_secs().max(1);
+            tracing::warn!(client.address = %client, "sign-in refused: too many failures");
+            let message = format!(
+                "Too many failed sign-in attempts. Wait {seconds} seconds (until {} UTC), then try again.",
+                clock_in(seconds)
+            );
+            let mut response = render_with_feedback(
+                &state,
+                request,
+                &page,
+                StatusCode::TOO_MANY_REQUESTS,
+                feedback(message),
+            )
+            .await;
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return response;
+        }
+    };
 
     match state.accounts.authenticate(&form.email, &form.password).await {
         Ok(Some(user)) => {
-            state.accounts.throttle.record_success(&keys[0]);
+            state.accounts.throttle.succeeded(attempt);
             if let Err(error) = sign_in(&session, &user).await {
                 tracing::error!(error = &error as &dyn std::error::Error, "could not store the session");
                 return plain_error(
@@ -93,12 +139,12 @@ pub async fn login(
             Redirect::to(&next).into_response()
         }
         Ok(None) => {
-            state.accounts.throttle.record_failure(&keys, Instant::now());
-            tracing::info!(client.address = %peer.ip(), "sign-in failed: wrong e-mail address or password");
+            tracing::info!(client.address = %client, "sign-in failed: wrong e-mail address or password");
             let message = "Wrong e-mail address or password.".to_owned();
             render_with_feedback(&state, request, &page, StatusCode::UNAUTHORIZED, feedback(message)).await
         }
         Err(error) => {
+            state.accounts.throttle.release(attempt);
             tracing::error!(
                 error = &error as &dyn std::error::Error,
                 "sign-in failed: account store unavailable"
@@ -183,5 +229,43 @@ fn capitalise(sentence: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(value: &str) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let proxy: IpAddr = "10.1.2.3".parse().unwrap();
+        let outsider: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(
+            client_address(outsider, &forwarded("198.51.100.1"), &trusted),
+            outsider,
+            "spoofed header ignored"
+        );
+        assert_eq!(
+            client_address(proxy, &forwarded("198.51.100.1"), &trusted),
+            "198.51.100.1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_address(proxy, &forwarded("6.6.6.6, 198.51.100.1, 10.9.9.9"), &trusted),
+            "198.51.100.1".parse::<IpAddr>().unwrap(),
+            "the last untrusted hop, not what the client wrote first"
+        );
+        assert_eq!(client_address(proxy, &http::HeaderMap::new(), &trusted), proxy);
+        assert_eq!(
+            client_address(proxy, &forwarded("not an address"), &[]),
+            proxy,
+            "no trusted proxies: the peer"
+        );
     }
 }

@@ -107,6 +107,8 @@ pub struct AppState {
     /// The configured public origin (`--public-url`); state-changing requests
     /// made with a session must come from it (or, without one, from the host they name).
     pub public_origin: Option<String>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppState {

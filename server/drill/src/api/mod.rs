@@ -502,11 +502,20 @@ fn object(
         Method::PATCH => {
             let kind = patch_type(headers)?;
             let patch_body = parse_body(body)?;
-            let current = store.get(resource, namespace, name)?;
-            let patched = patch::apply(kind, &current, &patch_body)
-                .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", e.to_string()))?;
-            Ok(Json(store.update(resource, namespace, name, patched, status_only, query.dry_run())?)
-                .into_response())
+            // As the real API server does, a patch is applied to the latest object and
+            // retried when a controller wrote in between; only a patch that names a
+            // resourceVersion itself can end in a conflict.
+            let pinned = patch_body.pointer("/metadata/resourceVersion").is_some();
+            let mut tries = 0;
+            loop {
+                let current = store.get(resource, namespace, name)?;
+                let patched = patch::apply(kind, &current, &patch_body)
+                    .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", e.to_string()))?;
+                match store.update(resource, namespace, name, patched, status_only, query.dry_run()) {
+                    Err(crate::store::StoreError::Conflict { .. }) if !pinned && tries < 10 => tries += 1,
+                    result => return Ok(Json(result?).into_response()),
+                }
+            }
         }
         Method::DELETE => {
             let options: Value = if body.is_empty() { Value::Null } else { parse_body(body)? };

@@ -50,6 +50,12 @@ pub struct IncidentView {
     /// An admin waived the two-person rule for this incident (break-glass).
     #[serde(default)]
     pub two_person_waived: bool,
+    /// The title the public sees: the one set, or the neutral one offered at the first public update.
+    #[serde(default)]
+    pub public_title: String,
+    /// Whether a public title was set (at a public update) yet.
+    #[serde(default)]
+    pub public_title_set: bool,
 }
 
 /// One timeline entry, as pages show it.
@@ -181,6 +187,15 @@ pub struct TokenRow {
     pub last_used_at: Option<i64>,
 }
 
+/// An account as the admin page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub email: String,
+    pub role: Role,
+    /// When it was disabled; `None`: active.
+    pub disabled_at: Option<i64>,
+}
+
 /// A stakeholder-update template as the admin page lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateRow {
@@ -250,6 +265,8 @@ pub trait IncidentBackend: Send + Sync + 'static {
     fn component_choices(&self) -> Vec<ComponentChoice>;
     /// The API tokens that automation drives incidents with.
     async fn api_tokens(&self) -> Result<Vec<TokenRow>, String>;
+    /// Every account, disabled ones too.
+    async fn users(&self) -> Result<Vec<UserRow>, String>;
     async fn templates(&self) -> Result<Vec<TemplateRow>, String>;
     async fn webhooks(&self) -> Result<Vec<WebhookRow>, String>;
     /// The executive briefing: every active incident, or just `only`.
@@ -296,6 +313,11 @@ pub async fn load_component_choices() -> Result<Vec<ComponentChoice>, ServerFnEr
 #[server]
 pub async fn load_api_tokens() -> Result<Vec<TokenRow>, ServerFnError> {
     backend(Role::Admin)?.api_tokens().await.map_err(ServerFnError::new)
+}
+
+#[server]
+pub async fn load_users() -> Result<Vec<UserRow>, ServerFnError> {
+    backend(Role::Admin)?.users().await.map_err(ServerFnError::new)
 }
 
 #[server]

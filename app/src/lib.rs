@@ -28,6 +28,7 @@ use pages::{
     admin_components::AdminComponentsPage,
     admin_templates::AdminTemplatesPage,
     admin_tokens::AdminTokensPage,
+    admin_users::AdminUsersPage,
     admin_webhooks::AdminWebhooksPage,
     alerts::AlertsPage,
     briefing::{BriefingPage, IncidentBriefingPage},
@@ -109,6 +110,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />
                     <Route path=path!("admin/components") view=AdminComponentsPage ssr=SsrMode::Async />
                     <Route path=path!("admin/tokens") view=AdminTokensPage ssr=SsrMode::Async />
+                    <Route path=path!("admin/users") view=AdminUsersPage ssr=SsrMode::Async />
                     <Route path=path!("admin/templates") view=AdminTemplatesPage ssr=SsrMode::Async />
                     <Route path=path!("admin/webhooks") view=AdminWebhooksPage ssr=SsrMode::Async />
                     <Route path=path!("admin/alert-routing") view=AdminAlertRoutingPage ssr=SsrMode::Async />

@@ -50,6 +50,9 @@ pub struct FormFeedback {
     /// A refused template, as typed.
     #[serde(default)]
     pub template: Option<String>,
+    /// The message confirms something done (not a refusal).
+    #[serde(default)]
+    pub ok: bool,
     /// A refused routing rule, as typed.
     #[serde(default)]
     pub rule: Option<crate::domain::alert::RuleForm>,
@@ -66,6 +69,9 @@ pub struct UpdateDraft {
     pub impact: String,
     pub workaround: String,
     pub text: String,
+    /// For a public update: the title the public sees, as typed.
+    #[serde(default)]
+    pub public_title: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

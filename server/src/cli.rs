@@ -144,6 +144,30 @@ pub enum UserCommand {
         #[arg(long)]
         role: String,
     },
+    /// List every account, with its role and whether it is disabled
+    List,
+    /// Disable an account: it cannot sign in, and its sessions end at once
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled account again
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Give an account another role (admin, responder or viewer); its sessions end at once
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Set a new generated password, printed once; the account's sessions end at once
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -88,12 +88,16 @@ impl EventHub {
         self.sender.subscribe()
     }
 
-    /// Stored events after `id`, oldest first, or `None` when some of them
-    /// were already pruned (the client must reload).
+    /// Stored events after `id`, oldest first, or `None` when the client
+    /// cannot be brought up to date from them (some were already pruned, or
+    /// it names an event this server never had): it must reload.
     pub async fn since(&self, id: i64) -> Result<Option<Vec<LiveEvent>>, DbError> {
-        let (oldest,): (Option<i64>,) =
-            sqlx::query_as("SELECT MIN(id) FROM live_events").fetch_one(&self.db.pool).await?;
-        if oldest.is_some_and(|oldest| oldest > id + 1) {
+        let (oldest, newest): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT MIN(id), MAX(id) FROM live_events").fetch_one(&self.db.pool).await?;
+        if id < 0
+            || oldest.is_some_and(|oldest| oldest > id.saturating_add(1))
+            || newest.is_some_and(|newest| id > newest)
+        {
             return Ok(None);
         }
         Ok(Some(self.after(id, 10_000).await?))

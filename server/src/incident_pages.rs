@@ -185,6 +185,8 @@ pub fn incident_view(
         next_update_due: state.next_update_due(),
         update_overdue: state.update_overdue(now),
         two_person_waived: state.two_person_waived,
+        public_title: crate::updates::public_title(incident, tiles),
+        public_title_set: state.public_title.is_some(),
     }
 }
 
@@ -322,6 +324,21 @@ impl IncidentBackend for IncidentPages {
             .collect();
         choices.sort_by_key(|c| (c.key.kind() != ComponentKind::Service, c.group.clone(), c.name.clone()));
         choices
+    }
+
+    async fn users(&self) -> Result<Vec<app::incidents::UserRow>, String> {
+        let users = self.accounts.list_all().await.map_err(|error| {
+            tracing::error!(error = &error as &dyn std::error::Error, "could not list accounts");
+            "The accounts cannot be read right now.".to_owned()
+        })?;
+        Ok(users
+            .into_iter()
+            .map(|(user, disabled_at)| app::incidents::UserRow {
+                email: user.email,
+                role: user.role,
+                disabled_at,
+            })
+            .collect())
     }
 
     async fn api_tokens(&self) -> Result<Vec<TokenRow>, String> {

@@ -54,7 +54,7 @@ async fn run(command: Command, settings: Settings, listen_given: bool) -> anyhow
             println!("database {} is up to date", settings.database);
             Ok(())
         }
-        Command::User(UserCommand::Add { email, role }) => add_user(settings, &email, &role).await,
+        Command::User(command) => manage_user(settings, command).await,
         Command::Token(command) => token(settings, command).await,
     }
 }
@@ -82,6 +82,43 @@ async fn token(settings: Settings, command: TokenCommand) -> anyhow::Result<()> 
             let token = found.ok_or_else(|| anyhow::anyhow!("there is no token named '{}'", name.trim()))?;
             tokens.revoke(token.id).await?;
             println!("revoked the token '{}'", token.name);
+        }
+    }
+    Ok(())
+}
+
+async fn manage_user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
+    if let UserCommand::Add { email, role } = &command {
+        return add_user(settings, email, role).await;
+    }
+    let db = Database::connect(&settings.database).await?;
+    db.migrate().await?;
+    let accounts = Accounts::new(db);
+    match command {
+        UserCommand::Add { .. } => {}
+        UserCommand::List => {
+            for (user, disabled) in accounts.list_all().await? {
+                let state = if disabled.is_some() { "disabled" } else { "active" };
+                println!("{}\t{}\t{state}", user.email, user.role);
+            }
+        }
+        UserCommand::Disable { email } => {
+            let user = accounts.set_disabled(&email, true).await?;
+            println!("disabled {}; their sessions have ended", user.email);
+        }
+        UserCommand::Enable { email } => {
+            let user = accounts.set_disabled(&email, false).await?;
+            println!("enabled {}", user.email);
+        }
+        UserCommand::SetRole { email, role } => {
+            let role = Role::parse_for_account(&role).map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+            let user = accounts.set_role(&email, role).await?;
+            println!("{} is now {}; their sessions have ended", user.email, user.role);
+        }
+        UserCommand::ResetPassword { email } => {
+            let (user, password) = accounts.reset_password(&email).await?;
+            println!("new password for {} (shown once): {password}", user.email);
+            println!("their sessions have ended");
         }
     }
     Ok(())

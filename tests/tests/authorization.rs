@@ -19,6 +19,7 @@ const SERVER_FUNCTIONS: &[(&str, Option<Role>, &str)] = &[
     ("load_incident_room", Some(Role::Responder), "id=1"),
     ("load_component_choices", Some(Role::Responder), ""),
     ("load_api_tokens", Some(Role::Admin), ""),
+    ("load_users", Some(Role::Admin), ""),
     ("load_templates", Some(Role::Admin), ""),
     ("load_webhooks", Some(Role::Admin), ""),
     ("load_briefing", Some(Role::Viewer), ""),

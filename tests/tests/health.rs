@@ -229,3 +229,16 @@ async fn sse_resumes_with_last_event_id_on_sqlite() {
 async fn sse_resumes_with_last_event_id_on_postgres() {
     sse_resumes_with_last_event_id(Backend::Postgres).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_last_event_id_that_cannot_be_continued_gets_a_reset() {
+    let app = tests::spawn_app(Backend::Sqlite).await;
+    let client = app.signed_in("oncall@example.com", Role::Responder).await;
+    for last in ["99999999999999999999999", "-5", "not a number", "9223372036854775807"] {
+        let stream =
+            client.get(app.url("/api/v1/events")).header("Last-Event-ID", last).send().await.unwrap();
+        assert_eq!(stream.status(), 200, "{last}");
+        let events = read_events(stream, |events| !events.is_empty()).await;
+        assert_eq!(events[0].1, "reset", "Last-Event-ID {last:?}: {events:?}");
+    }
+}

@@ -17,7 +17,9 @@ const PUBLIC_ROUTES: [&str; 7] = [
 ];
 
 /// What must never appear publicly.
-const SECRETS: [&str; 7] = [
+const SECRETS: [&str; 8] = [
+    // The internal title: the public sees the public title only.
+    "Checkout payments failing",
     "ic@example.com",
     "comms@example.com",
     "NOTE-SECRET",
@@ -127,6 +129,7 @@ on_both_backends! {
         }
         let (_, html) = public_text(&app, "/status").await;
         assert!(html.contains("Checkout") && html.contains("identified"));
+        assert!(html.contains("Service disruption: Checkout"), "the neutral public title, not the internal one");
         assert!(html.contains("id=\"overall\""), "the overall banner");
         assert!(!html.contains("<script"), "no JavaScript needed");
 
@@ -148,13 +151,18 @@ on_both_backends! {
         let (id, ic) = incident_with_secrets(&app).await;
         post(&app, &ic, &format!("/api/v1/incidents/{id}/updates"), json!({
             "audience": "public", "purpose": "resolved", "move_status": true, "text": "All fixed now.",
+            "public_title": "Card payments failed at checkout",
         }))
         .await;
-        tests::eventually("the incident on the history page", 20, || async {
+        let html = tests::eventually("the incident on the history page", 20, || async {
             let (_, html) = public_text(&app, "/status/history").await;
-            html.contains("All fixed now.").then_some(())
+            html.contains("All fixed now.").then_some(html)
         })
         .await;
+        assert!(html.contains("Card payments failed at checkout"), "the public title chosen at an update");
+        let timeline: Value = app.get(&ic, &format!("/api/v1/incidents/{id}/timeline")).await.json().await.unwrap();
+        let kinds: Vec<&str> = timeline.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds.iter().filter(|k| **k == "public_title_set").count(), 2, "set at the first public update, then changed: {kinds:?}");
         let summary: Value = reqwest::get(app.url("/api/v2/summary.json")).await.unwrap().json().await.unwrap();
         assert_eq!(summary["incidents"].as_array().unwrap().len(), 0, "no active incident");
     }

@@ -45,7 +45,8 @@ on_both_backends! {
             json!({"audience": "public", "purpose": "identified", "impact": "Some card payments fail.", "workaround": "Pay by invoice."})).await;
         assert_eq!(status, 200, "{rendered}");
         let text = rendered["text"].as_str().unwrap();
-        assert!(text.contains("Card payments fail") && text.contains("Some card payments fail.") && text.contains("Pay by invoice."), "{text}");
+        assert!(text.contains("Service disruption") && text.contains("Some card payments fail.") && text.contains("Pay by invoice."), "{text}");
+        assert!(!text.contains("Card payments fail"), "a public template shows the public title, not the internal one: {text}");
         assert!(!text.contains("ic@example.com") && !text.contains("checkout-7d9f"), "nothing internal: {text}");
 
         let edited = format!("{text} We apologise.");
@@ -99,7 +100,13 @@ on_both_backends! {
         let (id, _, comms) = incident(&app).await;
         let (_, rendered) = post(&app, &comms, &format!("/api/v1/incidents/{id}/updates/render"),
             json!({"audience": "public", "purpose": "investigating"})).await;
-        assert_eq!(rendered["text"], "Looking into Card payments fail.");
+        assert_eq!(rendered["text"], "Looking into Service disruption.", "the neutral public title, never the internal one");
+        let (status, _) = post(&app, &comms, &format!("/api/v1/incidents/{id}/updates"),
+            json!({"audience": "public", "purpose": "investigating", "text": "Looking into it.", "public_title": "Payment problems"})).await;
+        assert_eq!(status, 201);
+        let (_, rendered) = post(&app, &comms, &format!("/api/v1/incidents/{id}/updates/render"),
+            json!({"audience": "public", "purpose": "investigating"})).await;
+        assert_eq!(rendered["text"], "Looking into Payment problems.", "the public title, once chosen");
         let responder = app.signed_in("r@example.com", Role::Responder).await;
         let (status, _) = post(&app, &responder, path, json!({"body": "x"})).await;
         assert_eq!(status, 403, "only admins change templates");

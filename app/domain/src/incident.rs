@@ -347,6 +347,22 @@ pub struct DeclarationForm {
     pub alerts: String,
 }
 
+/// The neutral public title offered at the first public update: it names the
+/// public components affected and nothing internal.
+pub fn neutral_public_title(public_components: &[String]) -> String {
+    let title = match public_components {
+        [] => "Service disruption".to_owned(),
+        names => format!("Service disruption: {}", names.join(", ")),
+    };
+    if title.chars().count() <= MAX_TITLE_CHARS {
+        title
+    } else {
+        let mut cut: String = title.chars().take(MAX_TITLE_CHARS - 1).collect();
+        cut.push('\u{2026}');
+        cut
+    }
+}
+
 /// A checked declaration. Whether the components and the commander exist is
 /// for the store to check; this holds well-formed values only.
 #[derive(Clone, Debug, PartialEq, Eq)]

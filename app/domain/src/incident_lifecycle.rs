@@ -62,6 +62,9 @@ pub struct IncidentState {
     /// An admin waived the two-person rule for this incident (break-glass), with a reason on the timeline.
     #[serde(default)]
     pub two_person_waived: bool,
+    /// What the public sees as the incident's title; set at the first public update.
+    #[serde(default)]
+    pub public_title: Option<String>,
 }
 
 impl IncidentState {
@@ -86,6 +89,7 @@ impl IncidentState {
             last_update_at: at,
             running_actions: 0,
             two_person_waived: false,
+            public_title: None,
         }
     }
 
@@ -148,12 +152,14 @@ pub enum Command {
         text: Text,
         decision: bool,
     },
-    /// Publishes a stakeholder update; a public one may also move the public status to its purpose's.
+    /// Publishes a stakeholder update; a public one may also move the public status to its
+    /// purpose's, and sets the public title when one is given (the first public update must).
     PostUpdate {
         audience: Audience,
         purpose: Purpose,
         text: Text,
         move_status: bool,
+        public_title: Option<super::incident::IncidentTitle>,
     },
     /// Brings a resolved incident back to `investigating`.
     Reopen,
@@ -264,6 +270,10 @@ pub enum TimelineEvent {
     TwoPersonRuleWaived {
         reason: String,
     },
+    /// The title the public sees was set or changed.
+    PublicTitleSet {
+        title: String,
+    },
 }
 
 impl TimelineEvent {
@@ -288,6 +298,7 @@ impl TimelineEvent {
             TimelineEvent::AlertReceived(_) => "alert_received",
             TimelineEvent::AlertResolved(_) => "alert_resolved",
             TimelineEvent::TwoPersonRuleWaived { .. } => "two_person_rule_waived",
+            TimelineEvent::PublicTitleSet { .. } => "public_title_set",
         }
     }
 
@@ -340,6 +351,7 @@ impl TimelineEvent {
                 None => format!("Alert {} ({}) firing", notice.name, notice.severity),
             },
             TimelineEvent::AlertResolved(notice) => format!("Alert {} resolved", notice.name),
+            TimelineEvent::PublicTitleSet { title } => format!("Public title: \u{201c}{title}\u{201d}"),
             TimelineEvent::TwoPersonRuleWaived { reason } => {
                 format!(
                     "Break-glass: the two-person rule for actions is waived for this incident. Reason: {reason}"
@@ -488,10 +500,24 @@ pub fn decide(state: &IncidentState, actor: &Actor, command: Command) -> Result<
             }
             Ok(vec![TimelineEvent::Note { text: text.into_string(), decision }])
         }
-        Command::PostUpdate { audience, purpose, text, move_status } => {
+        Command::PostUpdate { audience, purpose, text, move_status, public_title } => {
             require(state, actor, &[IncidentCommander, CommunicationsLead], "publish stakeholder updates")?;
-            let mut events =
-                vec![TimelineEvent::UpdatePosted { audience, purpose, text: text.into_string() }];
+            let mut events = Vec::new();
+            if audience == Audience::Public {
+                match public_title {
+                    Some(title) if state.public_title.as_deref() != Some(title.as_str()) => {
+                        events.push(TimelineEvent::PublicTitleSet { title: title.as_str().to_owned() });
+                    }
+                    None if state.public_title.is_none() => {
+                        return Err(invalid(
+                            "The first public update needs a public title: what customers see instead of the \
+                             internal title.",
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            events.push(TimelineEvent::UpdatePosted { audience, purpose, text: text.into_string() });
             let target = purpose.public_status().filter(|_| move_status && audience == Audience::Public);
             if let Some(to) = target.filter(|to| *to != state.status) {
                 if state.is_resolved() {
@@ -581,6 +607,7 @@ pub fn apply(state: &mut IncidentState, event: &TimelineEvent, at: i64) {
         | TimelineEvent::AlertReceived(_)
         | TimelineEvent::AlertResolved(_) => {}
         TimelineEvent::TwoPersonRuleWaived { .. } => state.two_person_waived = true,
+        TimelineEvent::PublicTitleSet { title } => state.public_title = Some(title.clone()),
         TimelineEvent::Acknowledged => state.acknowledged_at = Some(at),
         TimelineEvent::SeverityChanged { to, .. } => state.severity = *to,
         TimelineEvent::StatusChanged { to, .. } => {
@@ -980,6 +1007,7 @@ mod tests {
             purpose,
             text: Text::update("We are on it.").unwrap(),
             move_status,
+            public_title: Some(crate::incident::IncidentTitle::parse("Slow checkout").unwrap()),
         };
         run(&mut state, &responder(COMMS), post(Audience::Public, Purpose::Identified, true), 60_000)
             .unwrap();
@@ -989,7 +1017,7 @@ mod tests {
         assert_eq!(state.status, PublicStatus::Identified, "only public updates move the public status");
         let events =
             decide(&state, &responder(IC), post(Audience::Public, Purpose::Monitoring, false)).unwrap();
-        assert_eq!(events.len(), 1, "moving the status is a choice");
+        assert_eq!(events.len(), 1, "moving the status is a choice (the public title is unchanged)");
     }
 
     #[test]
@@ -999,8 +1027,27 @@ mod tests {
             purpose: Purpose::Investigating,
             text: Text::update("x").unwrap(),
             move_status: false,
+            public_title: None,
         };
         refused_as_not_permitted(decide(&incident(), &responder(OPS), post));
+    }
+
+    #[test]
+    fn the_first_public_update_sets_the_public_title_and_later_ones_may_change_it() {
+        let mut state = incident();
+        let post = |title: Option<&str>| Command::PostUpdate {
+            audience: Audience::Public,
+            purpose: Purpose::Investigating,
+            text: Text::update("We are looking into it.").unwrap(),
+            move_status: false,
+            public_title: title.map(|t| crate::incident::IncidentTitle::parse(t).unwrap()),
+        };
+        refused_as_invalid(decide(&state, &responder(COMMS), post(None)));
+        run(&mut state, &responder(COMMS), post(Some("Slow checkout")), 1).unwrap();
+        assert_eq!(state.public_title.as_deref(), Some("Slow checkout"));
+        assert_eq!(decide(&state, &responder(COMMS), post(None)).unwrap().len(), 1, "kept");
+        let changed = decide(&state, &responder(COMMS), post(Some("Checkout unavailable"))).unwrap();
+        assert_eq!(changed[0].kind(), "public_title_set");
     }
 
     #[test]

@@ -12,11 +12,12 @@ pub fn AdminPage() -> impl IntoView {
         <Guarded>
             <h1>"Administration"</h1>
             <section class="admin-help">
-                <h2>"Accounts"</h2>
+                <h2><a href="/admin/users">"Accounts"</a></h2>
                 <p>
-                    "Add an account from the command line: "
+                    "Change roles, disable accounts and reset passwords. Add an account from the command line: "
                     <code>"wheelhouse user add --email E --role admin|responder|viewer"</code>
-                    " (the password is read from standard input, or generated and printed once)."
+                    " (the password is read from standard input, or generated and printed once); "
+                    <code>"wheelhouse user list|disable|enable|set-role|reset-password"</code>" do the rest there."
                 </p>
             </section>
             <section class="admin-help">

@@ -59,7 +59,7 @@ fn Room(room: IncidentRoom) -> impl IntoView {
         <div class="room">
             <div class="room-main">
                 <Controls incident=incident.clone() />
-                <UpdateComposer id draft=feedback.clone().and_then(|f| f.update) />
+                <UpdateComposer id draft=feedback.clone().and_then(|f| f.update) public_title=incident.public_title.clone() public_title_set=incident.public_title_set />
                 <Actions id actions=room.actions pickers=room.pickers form_key=room.form_key waived=incident.two_person_waived resolved=incident.resolved_at.is_some() />
                 <NoteComposer id typed=feedback.and_then(|f| f.note).unwrap_or_default() />
                 <Timeline lines=room.timeline />
@@ -404,9 +404,16 @@ fn ActionItem(id: i64, action: ActionView, form_key: String) -> impl IntoView {
 /// Writing a stakeholder update: choose audience and purpose, add impact and
 /// workaround, render the template, edit the text, publish.
 #[component]
-fn UpdateComposer(id: i64, draft: Option<crate::page_context::UpdateDraft>) -> impl IntoView {
+fn UpdateComposer(
+    id: i64,
+    draft: Option<crate::page_context::UpdateDraft>,
+    public_title: String,
+    public_title_set: bool,
+) -> impl IntoView {
     use crate::domain::update::{Audience, Purpose};
     let draft = draft.unwrap_or_default();
+    let public_title =
+        if draft.public_title.trim().is_empty() { public_title } else { draft.public_title.clone() };
     let rendered = !draft.text.is_empty();
     let audience = Audience::parse(&draft.audience).unwrap_or(Audience::Public);
     let purpose = Purpose::parse(&draft.purpose).unwrap_or(Purpose::Investigating);
@@ -438,6 +445,14 @@ fn UpdateComposer(id: i64, draft: Option<crate::page_context::UpdateDraft>) -> i
                     <input type="hidden" name="workaround" value=draft.workaround.clone() />
                     <label for="update-text">{format!("{} update — edit, then publish", audience.as_str())}</label>
                     <textarea id="update-text" name="text" rows="6" maxlength="20000">{draft.text.clone()}</textarea>
+                    {(audience == Audience::Public).then(|| view! {
+                        <label for="update-public-title">{if public_title_set {
+                            "Public title (what the status page, feed and public webhooks show)"
+                        } else {
+                            "Public title — the first public update sets what customers see instead of the internal title"
+                        }}</label>
+                        <input id="update-public-title" name="public_title" required maxlength="200" value=public_title.clone() />
+                    })}
                     {(audience == Audience::Public && purpose.public_status().is_some()).then(|| view! {
                         <label class="choice">
                             <input type="checkbox" name="move_status" value="true" checked=true />

@@ -5,6 +5,7 @@ pub mod admin_alert_routing;
 pub mod admin_components;
 pub mod admin_templates;
 pub mod admin_tokens;
+pub mod admin_users;
 pub mod admin_webhooks;
 pub mod alerts;
 pub mod briefing;

@@ -27,6 +27,10 @@ pub enum AccountError {
     SetupTokenInvalid,
     #[error("the password could not be hashed")]
     Hashing,
+    #[error("there is no account for {0}")]
+    NotFound(String),
+    #[error("{0} is the last active admin; make another admin first")]
+    LastAdmin(String),
     #[error("the account store is unavailable")]
     Database(#[from] sqlx::Error),
 }
@@ -96,22 +100,114 @@ impl Accounts {
         row.map(user_from_row).transpose()
     }
 
-    /// Every account, by e-mail address.
+    /// Every active account, by e-mail address.
     pub async fn list(&self) -> Result<Vec<User>, AccountError> {
-        let rows: Vec<UserRow> = sqlx::query_as("SELECT id, email, role FROM users ORDER BY email")
-            .fetch_all(&self.db.pool)
-            .await?;
+        let rows: Vec<UserRow> =
+            sqlx::query_as("SELECT id, email, role FROM users WHERE disabled_at IS NULL ORDER BY email")
+                .fetch_all(&self.db.pool)
+                .await?;
         rows.into_iter().map(user_from_row).collect()
+    }
+
+    /// Every account, disabled ones too, with when it was disabled.
+    pub async fn list_all(&self) -> Result<Vec<(User, Option<i64>)>, AccountError> {
+        let rows: Vec<(i64, String, String, Option<i64>)> =
+            sqlx::query_as("SELECT id, email, role, disabled_at FROM users ORDER BY email")
+                .fetch_all(&self.db.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(id, email, role, disabled)| Ok((user_from_row((id, email, role))?, disabled)))
+            .collect()
+    }
+
+    /// The account a session signed in at `signed_in_at` belongs to, while that
+    /// session is still good: the account exists, is not disabled, and nothing
+    /// ended its sessions since.
+    pub async fn session_user(&self, id: i64, signed_in_at: i64) -> Result<Option<User>, AccountError> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, email, role FROM users WHERE id = $1 AND disabled_at IS NULL AND sessions_after <= $2",
+        )
+        .bind(id)
+        .bind(signed_in_at)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        row.map(user_from_row).transpose()
+    }
+
+    /// Gives an account another role; its sessions end at once.
+    pub async fn set_role(&self, email: &str, role: Role) -> Result<User, AccountError> {
+        let user = self.existing(email).await?;
+        if user.role == Role::Admin && role != Role::Admin {
+            self.not_last_admin(&user).await?;
+        }
+        sqlx::query("UPDATE users SET role = $2, sessions_after = $3 WHERE id = $1")
+            .bind(user.id)
+            .bind(role.as_str())
+            .bind(now_millis())
+            .execute(&self.db.pool)
+            .await?;
+        tracing::info!(user.id = user.id, user.role = %role, "role changed; sessions ended");
+        Ok(User { role, ..user })
+    }
+
+    /// Disables (or enables again) an account; disabling ends its sessions at once.
+    pub async fn set_disabled(&self, email: &str, disabled: bool) -> Result<User, AccountError> {
+        let user = self.existing(email).await?;
+        if disabled && user.role == Role::Admin {
+            self.not_last_admin(&user).await?;
+        }
+        let now = now_millis();
+        sqlx::query("UPDATE users SET disabled_at = $2, sessions_after = $3 WHERE id = $1")
+            .bind(user.id)
+            .bind(disabled.then_some(now))
+            .bind(now)
+            .execute(&self.db.pool)
+            .await?;
+        tracing::info!(user.id = user.id, disabled, "account disabled or enabled; sessions ended");
+        Ok(user)
+    }
+
+    /// Sets a new generated password, returned once; the account's sessions end at once.
+    pub async fn reset_password(&self, email: &str) -> Result<(User, String), AccountError> {
+        let user = self.existing(email).await?;
+        let password = generate_secret(16);
+        let hash = hash_blocking(password.clone()).await?;
+        sqlx::query("UPDATE users SET password_hash = $2, sessions_after = $3 WHERE id = $1")
+            .bind(user.id)
+            .bind(hash)
+            .bind(now_millis())
+            .execute(&self.db.pool)
+            .await?;
+        tracing::info!(user.id = user.id, "password reset; sessions ended");
+        Ok((user, password))
+    }
+
+    async fn existing(&self, email: &str) -> Result<User, AccountError> {
+        self.find_by_email(email)
+            .await?
+            .ok_or_else(|| AccountError::NotFound(email.trim().chars().take(254).collect()))
+    }
+
+    /// Refuses to take the admin role or the account away from the last active admin.
+    async fn not_last_admin(&self, user: &User) -> Result<(), AccountError> {
+        let (others,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id <> $1",
+        )
+        .bind(user.id)
+        .fetch_one(&self.db.pool)
+        .await?;
+        if others == 0 { Err(AccountError::LastAdmin(user.email.clone())) } else { Ok(()) }
     }
 
     /// The account whose e-mail and password match, if any.
     pub async fn authenticate(&self, email: &str, password: &str) -> Result<Option<User>, AccountError> {
         let email = email.trim().to_lowercase();
-        let row: Option<(i64, String, String, String)> =
-            sqlx::query_as("SELECT id, email, role, password_hash FROM users WHERE email = $1")
-                .bind(&email)
-                .fetch_optional(&self.db.pool)
-                .await?;
+        let row: Option<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, email, role, password_hash FROM users WHERE email = $1 AND disabled_at IS NULL",
+        )
+        .bind(&email)
+        .fetch_optional(&self.db.pool)
+        .await?;
         let (user, hash) = match row {
             Some((id, email, role, hash)) => (Some(user_from_row((id, email, role))?), hash),
             None => (None, DUMMY_HASH.clone()),

@@ -76,7 +76,7 @@ pub struct Incidents {
 }
 
 const SELECT_INCIDENT: &str = "SELECT id, title, severity, category, summary, status, phase, declared_at, declared_by, \
-     acknowledged_at, contained_at, resolved_at, last_update_at, two_person_waived_at FROM incidents";
+     acknowledged_at, contained_at, resolved_at, last_update_at, two_person_waived_at, public_title FROM incidents";
 
 impl Incidents {
     pub fn new(db: Database, hub: Arc<EventHub>) -> Incidents {
@@ -387,7 +387,7 @@ pub(crate) async fn load_state(
 ) -> Result<Option<IncidentState>, IncidentError> {
     let row: Option<StateRecord> = sqlx::query_as(
         "SELECT severity, status, phase, declared_at, acknowledged_at, contained_at, resolved_at, last_update_at, \
-         two_person_waived_at \
+         two_person_waived_at, public_title \
          FROM incidents WHERE id = $1",
     )
     .bind(id)
@@ -460,7 +460,8 @@ async fn store_state(
 ) -> Result<(), IncidentError> {
     sqlx::query(
         "UPDATE incidents SET severity = $2, status = $3, phase = $4, acknowledged_at = $5, contained_at = $6, \
-         resolved_at = $7, last_update_at = $8, two_person_waived_at = COALESCE(two_person_waived_at, $9) WHERE id = $1",
+         resolved_at = $7, last_update_at = $8, two_person_waived_at = COALESCE(two_person_waived_at, $9), \
+         public_title = $10 WHERE id = $1",
     )
     .bind(id)
     .bind(after.severity.as_str())
@@ -471,6 +472,7 @@ async fn store_state(
     .bind(after.resolved_at)
     .bind(after.last_update_at)
     .bind((after.two_person_waived && !before.two_person_waived).then_some(now))
+    .bind(after.public_title.as_deref())
     .execute(&mut **tx)
     .await?;
     for gone in before.assignments.iter().filter(|a| !after.assignments.contains(a)) {

@@ -30,6 +30,7 @@ pub(super) struct StateRecord {
     resolved_at: Option<i64>,
     last_update_at: i64,
     two_person_waived_at: Option<i64>,
+    public_title: Option<String>,
 }
 
 pub(super) fn decode_error(what: &str, value: &str) -> IncidentError {
@@ -72,5 +73,6 @@ pub(super) fn state_from_row(row: StateRecord) -> Result<IncidentState, Incident
         last_update_at: row.last_update_at,
         running_actions: 0,
         two_person_waived: row.two_person_waived_at.is_some(),
+        public_title: row.public_title,
     })
 }

@@ -112,3 +112,75 @@ impl Services {
         Ok(self.webhooks.delete(id).await?)
     }
 }
+
+fn account_refused(error: crate::accounts::AccountError) -> ServiceError {
+    use crate::accounts::AccountError;
+    match error {
+        AccountError::NotFound(_) => ServiceError::NotFound(error.to_string()),
+        AccountError::LastAdmin(_) => ServiceError::Conflict(format!("Not changed: {error}.")),
+        AccountError::Database(source) => {
+            ServiceError::unavailable("Accounts cannot be changed right now. Try again shortly.", &source)
+        }
+        other => ServiceError::internal("an account change failed", &other),
+    }
+}
+
+/// What an admin may do to an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountChange {
+    Disable,
+    Enable,
+}
+
+impl Services {
+    /// Every account with its role and whether it is disabled (`Some(when)`).
+    pub async fn users(&self) -> ServiceResult<Vec<(crate::accounts::User, Option<i64>)>> {
+        self.accounts.list_all().await.map_err(account_refused)
+    }
+
+    /// Gives an account another role; its sessions end at once.
+    pub async fn set_user_role(
+        &self,
+        principal: &Principal,
+        email: &str,
+        role: &str,
+    ) -> ServiceResult<String> {
+        let role = Role::parse_for_account(role).map_err(|e| ServiceError::invalid("role", e.to_string()))?;
+        let user = self.accounts.set_role(email, role).await.map_err(account_refused)?;
+        tracing::info!(by = %principal.name(), user.id = user.id, "role changed by an admin");
+        Ok(format!("{} is now {}; their sessions have ended.", user.email, user.role))
+    }
+
+    /// Disables or enables an account; disabling ends its sessions at once.
+    pub async fn change_user(
+        &self,
+        principal: &Principal,
+        email: &str,
+        change: AccountChange,
+    ) -> ServiceResult<String> {
+        if let (AccountChange::Disable, Principal::Account(me)) = (change, principal)
+            && me.email.eq_ignore_ascii_case(email.trim())
+        {
+            return Err(ServiceError::Conflict("You cannot disable your own account.".into()));
+        }
+        let disabled = change == AccountChange::Disable;
+        let user = self.accounts.set_disabled(email, disabled).await.map_err(account_refused)?;
+        tracing::info!(by = %principal.name(), user.id = user.id, disabled, "account changed by an admin");
+        Ok(if disabled {
+            format!("{} is disabled; their sessions have ended.", user.email)
+        } else {
+            format!("{} is enabled again.", user.email)
+        })
+    }
+
+    /// Sets a new generated password for an account (shown once); its sessions end at once.
+    pub async fn reset_user_password(
+        &self,
+        principal: &Principal,
+        email: &str,
+    ) -> ServiceResult<(String, String)> {
+        let (user, password) = self.accounts.reset_password(email).await.map_err(account_refused)?;
+        tracing::info!(by = %principal.name(), user.id = user.id, "password reset by an admin");
+        Ok((user.email, password))
+    }
+}

@@ -6,9 +6,9 @@ use super::Principal;
 use super::{ServiceError, ServiceResult, Services};
 use crate::incidents::TimelineEntry;
 use crate::updates::engine::TemplateError;
-use crate::updates::{TemplateRecord, TemplateStoreError, UpdateInput, variables};
+use crate::updates::{TemplateRecord, TemplateStoreError, UpdateInput, public_title, variables};
 use crate::webhooks::Delivery;
-use domain::incident::Text;
+use domain::incident::{IncidentTitle, Text};
 use domain::incident_lifecycle::Command;
 use domain::update::{Audience, Purpose};
 
@@ -49,6 +49,8 @@ pub struct PublishInput {
     pub text: String,
     /// For a public update: also move the public status to the purpose's.
     pub move_status: bool,
+    /// For a public update: the title the public sees (blank: keep it, or the neutral one the first time).
+    pub public_title: Option<String>,
 }
 
 impl Services {
@@ -82,11 +84,38 @@ impl Services {
     ) -> ServiceResult<Vec<TimelineEntry>> {
         let (audience, purpose) = audience_purpose(&input.audience, &input.purpose)?;
         let text = Text::update(&input.text)?;
-        let command = Command::PostUpdate { audience, purpose, text, move_status: input.move_status };
+        // A public update carries the title the public sees: as typed, else the one set
+        // before, else the neutral one naming the public components.
+        let for_public = match input.public_title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(typed) if audience == Audience::Public => Some(
+                IncidentTitle::parse(typed).map_err(|e| ServiceError::invalid("public_title", e.message))?,
+            ),
+            _ if audience == Audience::Public => {
+                let incident = self.incident(id).await?;
+                let tiles = crate::incident_pages::tiles_by_key(self.live.as_ref());
+                IncidentTitle::parse(&public_title(&incident, &tiles)).ok()
+            }
+            _ => None,
+        };
+        let command = Command::PostUpdate {
+            audience,
+            purpose,
+            text,
+            move_status: input.move_status,
+            public_title: for_public,
+        };
         let entries = self.run_command(principal, id, command).await?;
         // Committed: a failure to read the title back only costs the receivers a title.
         match self.incidents.get(id).await {
-            Ok(Some(incident)) => self.notifier.updates_published(id, &incident.title, &entries).await,
+            Ok(Some(incident)) => {
+                let title = match audience {
+                    Audience::Public => {
+                        public_title(&incident, &crate::incident_pages::tiles_by_key(self.live.as_ref()))
+                    }
+                    _ => incident.title.clone(),
+                };
+                self.notifier.updates_published(id, &title, &entries).await
+            }
             Ok(None) => {}
             Err(error) => tracing::warn!(
                 incident.id = id,

@@ -200,7 +200,16 @@ impl Sources {
                 .collect();
             incidents.push(PublicIncident {
                 id: incident.id,
-                title: incident.title.clone(),
+                // The title set for the public, else a neutral one: never the internal title.
+                title: incident.state.public_title.clone().unwrap_or_else(|| {
+                    let names: Vec<String> = incident
+                        .components
+                        .iter()
+                        .filter_map(|key| components.iter().find(|c| c.key == key.as_str()))
+                        .map(|c| c.name.clone())
+                        .collect();
+                    app::domain::incident::neutral_public_title(&names)
+                }),
                 severity: incident.state.severity,
                 status: incident.state.status,
                 declared_at: incident.state.declared_at,

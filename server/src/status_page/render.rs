@@ -200,8 +200,20 @@ pub fn history(data: &PublicData) -> String {
         .unwrap_or_else(|error| format!("<p>The history could not be rendered: {error}</p>"))
 }
 
+/// Text as XML 1.0 character data: markup escaped, and the characters XML
+/// forbids (control characters other than tab and newlines, lone surrogates
+/// cannot occur in a Rust string, U+FFFE and U+FFFF) dropped, so that no title
+/// or update breaks the feed.
 fn xml(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.chars()
+        .filter(|c| {
+            matches!(c, '\t' | '\n' | '\r') || !(c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+        })
+        .collect::<String>()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Atom: one entry per public update, newest first.
@@ -232,4 +244,12 @@ pub fn feed(data: &PublicData, base_url: &str) -> String {
     }
     out.push_str("</feed>\n");
     out
+}
+
+#[cfg(test)]
+mod xml_tests {
+    #[test]
+    fn control_characters_never_reach_the_feed() {
+        assert_eq!(super::xml("a\u{1}b\u{1b}[31mc & <d>\tok\u{FFFF}"), "ab[31mc &amp; &lt;d&gt;\tok");
+    }
 }

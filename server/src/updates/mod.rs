@@ -137,6 +137,21 @@ fn hh_mm(millis: i64) -> String {
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
+/// The title the public sees: the one set at a public update, or the neutral
+/// one naming the public components affected. Never the internal title.
+pub fn public_title(incident: &Incident, tiles: &HashMap<ComponentKey, ComponentTile>) -> String {
+    incident.state.public_title.clone().unwrap_or_else(|| {
+        let names: Vec<String> = incident
+            .components
+            .iter()
+            .filter_map(|key| tiles.get(key))
+            .filter(|tile| tile.visibility == Visibility::Public)
+            .map(|tile| tile.name.clone())
+            .collect();
+        app::domain::incident::neutral_public_title(&names)
+    })
+}
+
 /// What a person adds when rendering: impact and workaround, as they would write them.
 #[derive(Clone, Debug, Default)]
 pub struct UpdateInput {
@@ -173,7 +188,7 @@ pub fn variables(
         .collect();
     let end = state.resolved_at.unwrap_or(now);
     let all = json!({
-        "title": incident.title,
+        "title": if audience == Audience::Public { public_title(incident, tiles) } else { incident.title.clone() },
         "severity": state.severity.as_str(),
         "severity_definition": state.severity.definition(),
         "status": state.status.as_str(),

@@ -2,7 +2,7 @@
 //! with JavaScript off. A refused form is rendered again with its message.
 
 use super::AppState;
-use super::context::USER_ID_KEY;
+use super::context::{SIGNED_IN_AT_KEY, USER_ID_KEY};
 use super::extract::FormPost;
 use super::render::{plain_error, render_page, render_with_feedback};
 use crate::accounts::{AccountError, User};
@@ -71,6 +71,7 @@ fn page_context_of(request: &Request) -> Option<PageContext> {
 async fn sign_in(session: &Session, user: &User) -> Result<(), tower_sessions::session::Error> {
     session.cycle_id().await?;
     session.insert(USER_ID_KEY, user.id).await?;
+    session.insert(SIGNED_IN_AT_KEY, crate::db::now_millis()).await?;
     session.save().await
 }
 

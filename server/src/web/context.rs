@@ -17,6 +17,45 @@ use tower_sessions::Session;
 pub const USER_ID_KEY: &str = "user.id";
 /// The session key that holds the session's anti-forgery token.
 pub const CSRF_KEY: &str = "csrf";
+/// The session key that holds when the session signed in (Unix milliseconds).
+pub const SIGNED_IN_AT_KEY: &str = "user.signed_in_at";
+/// However active, a session ends this long after signing in.
+pub const SESSION_MAX_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// The account a session names, while the session is still good: within its
+/// absolute maximum, and not ended by a change to the account (disabled, a new
+/// role, a reset password). A session that is no longer good is ended here.
+async fn session_account(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<crate::accounts::User>, Response> {
+    let Ok(Some(id)) = session.get::<i64>(USER_ID_KEY).await else { return Ok(None) };
+    let now = crate::db::now_millis();
+    // Sessions from before this key existed count from now on.
+    let signed_in_at = match session.get::<i64>(SIGNED_IN_AT_KEY).await {
+        Ok(Some(at)) => at,
+        _ => {
+            let _ = session.insert(SIGNED_IN_AT_KEY, now).await;
+            now
+        }
+    };
+    let user = if now - signed_in_at > SESSION_MAX_MS {
+        None
+    } else {
+        state.accounts.session_user(id, signed_in_at).await.map_err(|error| {
+            tracing::error!(error = &error as &dyn std::error::Error, "could not load the signed-in account");
+            plain_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Wheelhouse cannot reach its database right now. Try again shortly.",
+            )
+        })?
+    };
+    if user.is_none() {
+        tracing::info!(user.id = id, "session ended: expired, or the account changed");
+        let _ = session.flush().await;
+    }
+    Ok(user)
+}
 
 /// The signed-in session's anti-forgery token, for the cross-site check.
 #[derive(Clone, Debug)]
@@ -56,28 +95,9 @@ pub async fn attach_page_context(
     if is_anonymous_path(&path) {
         return next.run(request).await;
     }
-    let user = match session.get::<i64>(USER_ID_KEY).await {
-        Ok(Some(id)) => match state.accounts.find_by_id(id).await {
-            Ok(user) => user,
-            Err(error) => {
-                tracing::error!(
-                    error = &error as &dyn std::error::Error,
-                    "could not load the signed-in account"
-                );
-                return plain_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Wheelhouse cannot reach its database right now. Try again shortly.",
-                );
-            }
-        },
-        Ok(None) => None,
-        Err(error) => {
-            tracing::warn!(
-                error = &error as &dyn std::error::Error,
-                "could not read the session; treating the visitor as signed out"
-            );
-            None
-        }
+    let user = match session_account(&state, &session).await {
+        Ok(user) => user,
+        Err(response) => return response,
     };
     let principal = match (user, bearer_token(request.headers())) {
         (Some(user), _) => Some(Principal::Account(user)),

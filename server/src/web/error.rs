@@ -16,18 +16,18 @@ use utoipa::ToSchema;
 /// The error body of every failed API call.
 #[derive(Serialize, ToSchema)]
 pub struct ApiError {
-    error: ApiErrorDetail,
+    pub(super) error: ApiErrorDetail,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ApiErrorDetail {
     /// A sentence for people.
-    message: String,
+    pub(super) message: String,
     /// The request field at fault, when there is one.
-    field: Option<String>,
+    pub(super) field: Option<String>,
     /// For faults on Wheelhouse's side: the id under which the cause was logged.
     #[serde(skip_serializing_if = "Option::is_none")]
-    error_id: Option<String>,
+    pub(super) error_id: Option<String>,
 }
 
 /// A JSON error: `{"error": {"message": …, "field": …}}`.

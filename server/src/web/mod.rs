@@ -17,12 +17,14 @@ pub mod incidents_api;
 pub mod incidents_forms;
 pub mod metrics;
 pub mod ops;
+pub mod panics;
 pub mod principal;
 mod render;
 pub mod sse;
 pub mod status;
 pub mod tokens_admin;
 pub mod updates;
+pub mod users_admin;
 pub mod webhooks_admin;
 
 use crate::accounts::Accounts;
@@ -167,6 +169,10 @@ pub const MUTATING_ROUTES: &[MutatingRoute] = {
         needs("/admin/components/{id}/delete", Admin, || post(components_admin::delete)),
         needs("/admin/tokens", Admin, || post(tokens_admin::create)),
         needs("/admin/tokens/{id}/revoke", Admin, || post(tokens_admin::revoke)),
+        needs("/admin/users/role", Admin, || post(users_admin::set_role)),
+        needs("/admin/users/disable", Admin, || post(users_admin::disable)),
+        needs("/admin/users/enable", Admin, || post(users_admin::enable)),
+        needs("/admin/users/reset-password", Admin, || post(users_admin::reset_password)),
         needs("/incidents", Responder, || post(incidents_forms::create)),
         needs("/incidents/{id}/transitions", Responder, || post(incidents_forms::transition)),
         needs("/incidents/{id}/roles", Responder, || post(incidents_forms::assign_role)),
@@ -256,6 +262,8 @@ pub fn router(
         .route("/api/v2/incidents.json", get(status::incidents))
         .leptos_routes_with_context(&state, routes, services, move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panics::caught))
+        .layer(from_fn(panics::explain))
         .layer(from_fn(context::enforce_access))
         .layer(from_fn_with_state(state.clone(), cross_site::guard))
         .layer(from_fn_with_state(state.clone(), context::attach_page_context))

@@ -36,11 +36,14 @@ pub async fn events(State(state): State<AppState>, _: Caller<Responder>, headers
     let hub = state.events.clone();
     // Subscribe before reading the backlog, so nothing falls between the two.
     let receiver = hub.subscribe();
+    // Absent: a fresh page. Present but unreadable (not a number, or too large): the
+    // client holds a state this stream cannot continue, so it is told to reload.
     let last_id =
-        headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
+        headers.get("last-event-id").map(|v| v.to_str().ok().and_then(|v| v.trim().parse::<i64>().ok()));
     let (backlog, mut sent_up_to) = match last_id {
         None => (Vec::new(), None),
-        Some(id) => match hub.since(id).await {
+        Some(None) => (vec![reset()], None),
+        Some(Some(id)) => match hub.since(id).await {
             Ok(Some(events)) => {
                 let last = events.last().and_then(|e| e.id).unwrap_or(id);
                 (events.iter().map(to_sse).collect(), Some(last))

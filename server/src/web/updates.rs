@@ -87,6 +87,10 @@ pub struct PublishRequest {
     /// For a public update: also move the public status to the purpose's (e.g. identified).
     #[serde(default)]
     move_status: bool,
+    /// For a public update: the title the public sees. Absent on the first public update: a
+    /// neutral title naming the public components; later: unchanged.
+    #[serde(default)]
+    public_title: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -140,6 +144,7 @@ pub async fn api_publish(
         purpose: body.purpose,
         text: body.text,
         move_status: body.move_status,
+        public_title: body.public_title,
     };
     match state.services.publish_update(&principal, id, &input).await {
         Ok(entries) => match updates_of(&entries).pop() {
@@ -227,6 +232,8 @@ pub struct UpdateForm {
     #[serde(default)]
     text: String,
     move_status: Option<String>,
+    #[serde(default)]
+    public_title: String,
 }
 
 impl UpdateForm {
@@ -237,6 +244,7 @@ impl UpdateForm {
             impact: self.impact.clone(),
             workaround: self.workaround.clone(),
             text,
+            public_title: self.public_title.clone(),
         }
     }
 }
@@ -275,6 +283,7 @@ pub async fn form_publish(
         purpose: form.purpose.clone(),
         text: form.text.clone(),
         move_status: checked(&form.move_status),
+        public_title: Some(form.public_title.clone()),
     };
     match state.services.publish_update(&principal, id, &input).await {
         Ok(_) => Redirect::to(&format!("/incidents/{id}")).into_response(),

@@ -46,7 +46,12 @@ pub struct Application {
     pub drill: Option<EmbeddedDrill>,
     background: BackgroundTasks,
     watchers: Watchers,
+    /// Set when shutting down: streams end, and the rest gets [`SHUTDOWN_BOUND`].
+    stopping: tokio::sync::watch::Sender<bool>,
 }
+
+/// Once shutting down, requests under way get this long to finish.
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(20);
 
 /// The namespace Wheelhouse runs in, when it runs inside a cluster (its
 /// service account's), so that its own namespace is protected like `kube-system`.
@@ -204,6 +209,7 @@ impl Application {
             alert_routing: Arc::new(tokio::sync::Mutex::new(())),
         };
         let alert_pages = Arc::new(crate::alert_pages::AlertPages { services: services.clone() });
+        let (stopping, stop) = tokio::sync::watch::channel(false);
         background.0.push(tokio::spawn(crate::alerts::detection::run(services.clone())));
         let state = AppState {
             leptos,
@@ -226,6 +232,7 @@ impl Application {
             alert_pages,
             public_origin: settings.public_url.as_ref().map(|url| url.origin().to_owned()),
             trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+            stop,
         };
         Ok(Application {
             listener,
@@ -240,6 +247,7 @@ impl Application {
             drill,
             background,
             watchers,
+            stopping,
         })
     }
 
@@ -259,10 +267,26 @@ impl Application {
     /// Serves until SIGINT or SIGTERM, then finishes the requests under way.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // The cluster watch, engine and drill cluster run as long as the server does.
-        let Application { listener, router, background, watchers, drill, .. } = self;
-        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        let Application { listener, router, background, watchers, drill, stopping, .. } = self;
+        let mut stopped = stopping.subscribe();
+        let signal = async move {
+            shutdown_signal().await;
+            // Live event streams end now; other requests finish within the bound.
+            let _ = stopping.send(true);
+        };
+        let serving = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal);
+        let bound = async move {
+            let _ = stopped.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(SHUTDOWN_BOUND).await;
+        };
+        let served = tokio::select! {
+            served = serving => served,
+            () = bound => {
+                tracing::warn!(bound.seconds = SHUTDOWN_BOUND.as_secs(), "stopping with requests still open after the bound");
+                Ok(())
+            }
+        };
         drop((background, watchers, drill));
         served
     }

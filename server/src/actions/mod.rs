@@ -20,6 +20,7 @@ use crate::db::{Database, now_millis};
 use crate::events::EventHub;
 use crate::incidents::{IncidentError, Incidents, append_event, live_data, load_state};
 use crate::services::ports::ClusterActuator;
+use actuator::{ActResult, Done};
 use app::domain::action::{
     ActionSpec, ActionStatus, SafetyPolicy, Step, WorkloadKind, check_step, may_confirm,
 };
@@ -324,8 +325,53 @@ impl Actions {
         let now = now_millis();
         let final_progress =
             serde_json::to_string(&*progress.lock().unwrap_or_else(|e| e.into_inner())).unwrap_or_default();
+        // A database error here would leave the action `executing` until the next start:
+        // the record is retried a few times before giving up.
+        let mut waits = [250u64, 500, 1000, 2000, 4000].into_iter();
+        loop {
+            match self
+                .store_outcome(incident_id, id, actor, &outcome, run, &description, &final_progress, now)
+                .await
+            {
+                Ok(()) => break,
+                Err(error) => match waits.next() {
+                    Some(wait) => {
+                        tracing::warn!(
+                            action.id = id,
+                            error = &error as &dyn std::error::Error,
+                            "could not record an action's result; retrying"
+                        );
+                        tokio::time::sleep(Duration::from_millis(wait)).await;
+                    }
+                    None => return Err(error),
+                },
+            }
+        }
+        match &outcome {
+            Ok(_) => tracing::info!(incident.id = incident_id, action.id = id, "action finished"),
+            Err(failure) => {
+                tracing::warn!(incident.id = incident_id, action.id = id, failure = %failure.plain_words(), "action failed")
+            }
+        }
+        self.get(incident_id, id).await
+    }
+
+    /// Stores how a run ended (the action's new state and its timeline event) in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_outcome(
+        &self,
+        incident_id: i64,
+        id: i64,
+        actor: &Actor,
+        outcome: &ActResult<Done>,
+        run: Run,
+        description: &str,
+        final_progress: &str,
+        now: i64,
+    ) -> Result<(), ActionError> {
+        let description = description.to_owned();
         let mut tx = self.db.pool.begin().await?;
-        let event = match (&outcome, run) {
+        let event = match (outcome, run) {
             (Ok(done), Run::Action) => {
                 sqlx::query(
                     "UPDATE incident_actions SET status = 'succeeded', result = $2, undo = $3, finished_at = $4, progress = $5 WHERE id = $1",
@@ -334,7 +380,7 @@ impl Actions {
                 .bind(&done.result)
                 .bind(done.undo.as_ref().map(|u| serde_json::to_string(u).unwrap_or_default()))
                 .bind(now)
-                .bind(&final_progress)
+                .bind(final_progress)
                 .execute(&mut *tx)
                 .await?;
                 TimelineEvent::ActionExecuted {
@@ -351,7 +397,7 @@ impl Actions {
                 .bind(id)
                 .bind(failure.plain_words())
                 .bind(now)
-                .bind(&final_progress)
+                .bind(final_progress)
                 .execute(&mut *tx)
                 .await?;
                 TimelineEvent::ActionFailed { action: id, description, reason: failure.plain_words() }
@@ -385,13 +431,7 @@ impl Actions {
         self.record(&mut tx, incident_id, actor, &event, now).await?;
         tx.commit().await?;
         self.hub.committed();
-        match &outcome {
-            Ok(_) => tracing::info!(incident.id = incident_id, action.id = id, "action finished"),
-            Err(failure) => {
-                tracing::warn!(incident.id = incident_id, action.id = id, failure = %failure.plain_words(), "action failed")
-            }
-        }
-        self.get(incident_id, id).await
+        Ok(())
     }
 
     /// Appends `event` to the incident's timeline inside `tx`, with its live event.

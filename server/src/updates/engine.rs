@@ -9,6 +9,36 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 
 /// How much work one render may do (MiniJinja fuel: roughly one unit per instruction).
 const FUEL: u64 = 50_000;
+/// The longest template source accepted.
+pub const MAX_TEMPLATE_CHARS: usize = 20_000;
+/// The most bytes a render may write: the text cap, in UTF-8's widest case.
+const MAX_OUTPUT_BYTES: usize = MAX_UPDATE_CHARS * 4;
+
+/// Where a render writes: stops the render as soon as it goes past the cap,
+/// so a template built to write a gigabyte never holds more than the cap.
+struct Capped {
+    out: Vec<u8>,
+    overflowed: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.out.len() + buf.len() > MAX_OUTPUT_BYTES {
+            self.overflowed = true;
+            return Err(std::io::Error::other("the output cap was reached"));
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn too_long(what: &str, limit: usize) -> TemplateError {
+    TemplateError { line: None, column: None, reason: format!("the {what} more than {limit} characters") }
+}
 
 /// Why a template was refused, with where when known.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +85,9 @@ fn from_minijinja(source: &str, error: &minijinja::Error) -> TemplateError {
 
 /// Checks a template for `audience`: it parses, and uses only variables it may.
 pub fn check(audience: Audience, source: &str) -> Result<(), TemplateError> {
+    if source.chars().count() > MAX_TEMPLATE_CHARS {
+        return Err(too_long("template has", MAX_TEMPLATE_CHARS));
+    }
     let env = environment();
     let template = env.template_from_str(source).map_err(|e| from_minijinja(source, &e))?;
     let used = template.undeclared_variables(false);
@@ -74,15 +107,20 @@ fn line_of_name(source: &str, used: &std::collections::HashSet<String>) -> Optio
 
 /// Renders `source` with `context`. Stops templates that loop too long or write too much.
 pub fn render(source: &str, context: &serde_json::Value) -> Result<String, TemplateError> {
+    if source.chars().count() > MAX_TEMPLATE_CHARS {
+        return Err(too_long("template has", MAX_TEMPLATE_CHARS));
+    }
     let env = environment();
     let template = env.template_from_str(source).map_err(|e| from_minijinja(source, &e))?;
-    let text = template.render(context).map_err(|e| from_minijinja(source, &e))?;
+    let mut out = Capped { out: Vec::new(), overflowed: false };
+    match template.render_captured_to(context, &mut out) {
+        Ok(_) => {}
+        Err(_) if out.overflowed => return Err(too_long("template produced", MAX_UPDATE_CHARS)),
+        Err(error) => return Err(from_minijinja(source, &error)),
+    }
+    let text = String::from_utf8(out.out).map_err(|_| too_long("template produced", MAX_UPDATE_CHARS))?;
     if text.chars().count() > MAX_UPDATE_CHARS {
-        return Err(TemplateError {
-            line: None,
-            column: None,
-            reason: format!("the template produced more than {MAX_UPDATE_CHARS} characters"),
-        });
+        return Err(too_long("template produced", MAX_UPDATE_CHARS));
     }
     Ok(text.trim().to_owned())
 }
@@ -127,6 +165,15 @@ mod tests {
     fn huge_output_is_stopped() {
         let error = render("{{ 'x' * 100000 }}", &json!({})).unwrap_err();
         assert!(error.reason.contains("more than"), "{error}");
+    }
+
+    #[test]
+    fn a_template_built_to_write_a_gigabyte_stops_at_the_cap() {
+        let gigabyte = "{% for i in range(1000) %}{{ 'x' * 1000000 }}{% endfor %}";
+        let error = render(gigabyte, &json!({})).unwrap_err();
+        assert!(error.reason.contains("produced more than"), "{error}");
+        let long_source = "x".repeat(MAX_TEMPLATE_CHARS + 1);
+        assert!(check(Audience::Public, &long_source).unwrap_err().reason.contains("has more than"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod incidents_api;
 pub mod incidents_forms;
+pub mod limits;
 pub mod metrics;
 pub mod ops;
 pub mod panics;
@@ -111,6 +112,8 @@ pub struct AppState {
     pub public_origin: Option<String>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    /// Becomes `true` when the server shuts down: long-lived streams end then.
+    pub stop: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AppState {
@@ -264,6 +267,7 @@ pub fn router(
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panics::caught))
         .layer(from_fn(panics::explain))
+        .layer(from_fn(limits::request_timeout))
         .layer(from_fn(context::enforce_access))
         .layer(from_fn_with_state(state.clone(), cross_site::guard))
         .layer(from_fn_with_state(state.clone(), context::attach_page_context))

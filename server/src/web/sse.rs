@@ -79,7 +79,12 @@ pub async fn events(State(state): State<AppState>, _: Caller<Responder>, headers
         };
         std::future::ready(out)
     });
+    // The stream ends when the server shuts down, so that shutting down need not wait for it.
+    let mut stop = state.stop.clone();
+    let stopping = async move {
+        let _ = stop.wait_for(|stopping| *stopping).await;
+    };
     let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
-        Box::pin(stream::iter(backlog).chain(live).map(Ok));
+        Box::pin(stream::iter(backlog).chain(live).map(Ok).take_until(stopping));
     Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")).into_response()
 }

@@ -1,7 +1,7 @@
-//! The webhook outbox survives a kill: the real `wheelhouse` binary queues
-//! deliveries to a receiver that is down, is killed with SIGKILL while they
-//! are pending, and once restarted on the same database delivers every one of
-//! them, each under the delivery id it had before the kill.
+//! The real `wheelhouse` binary as a process: the webhook outbox survives a
+//! SIGKILL (deliveries pending at the kill are delivered after a restart,
+//! under the ids they had), and SIGTERM shuts down promptly, ending open live
+//! event streams instead of waiting for them.
 //! (Here rather than in `tests/` so that cargo builds the binary it runs.)
 
 use axum::extract::State;
@@ -178,4 +178,45 @@ async fn deliveries_pending_at_a_kill_are_delivered_after_the_restart_under_the_
     second.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(delivered, before, "the same delivery ids, so a receiver can drop duplicates");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_live_event_streams_and_stops_within_the_bound() {
+    let dir = std::env::temp_dir().join(format!("wheelhouse-shutdown-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database_url = format!("sqlite://{}", dir.join("wheelhouse.db").display());
+    let mut add = wheelhouse(&database_url)
+        .args(["user", "add", "--email", "oncall@example.com", "--role", "responder"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
+    assert!(add.wait().unwrap().success());
+    let (mut child, base) = serve(&database_url);
+    let client = client(&base);
+    let signed_in = client
+        .post(format!("{base}/login"))
+        .form(&[("email", "oncall@example.com"), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let mut stream = client.get(format!("{base}/api/v1/events")).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+
+    let asked = Instant::now();
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    // The open stream ends (it does not hold the shutdown up)...
+    let ended = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the live event stream ended when shutting down");
+    // ...and the process exits well within the bound.
+    let exited = wait_for("the process to exit", 25, || child.try_wait().ok().flatten()).await;
+    assert!(exited.success(), "a clean exit: {exited:?}");
+    assert!(asked.elapsed() < Duration::from_secs(10), "stopped in {:?}", asked.elapsed());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -95,6 +95,31 @@ fn client(base: &str) -> reqwest::Client {
         .unwrap()
 }
 
+/// Adds an account with the CLI, as an operator would.
+fn add_account(database_url: &str, email: &str, role: &str) {
+    let mut add = wheelhouse(database_url)
+        .args(["user", "add", "--email", email, "--role", role])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
+    assert!(add.wait().unwrap().success());
+}
+
+/// A client signed in at `base` as `email`.
+async fn signed_in(base: &str, email: &str) -> reqwest::Client {
+    let client = client(base);
+    let response = client
+        .post(format!("{base}/login"))
+        .form(&[("email", email), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    client
+}
+
 async fn wait_for<T>(what: &str, seconds: u64, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     loop {
@@ -113,24 +138,9 @@ async fn deliveries_pending_at_a_kill_are_delivered_after_the_restart_under_the_
     let database_url = format!("sqlite://{}", dir.join("wheelhouse.db").display());
     let (hook, receiver) = receiver().await;
 
-    let mut add = wheelhouse(&database_url)
-        .args(["user", "add", "--email", "admin@example.com", "--role", "admin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    add.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
-    assert!(add.wait().unwrap().success());
-
+    add_account(&database_url, "admin@example.com", "admin");
     let (mut first, base) = serve(&database_url);
-    let admin = client(&base);
-    let signed_in = admin
-        .post(format!("{base}/login"))
-        .form(&[("email", "admin@example.com"), ("password", PASSWORD), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), 303);
+    let admin = signed_in(&base, "admin@example.com").await;
     let added = admin
         .post(format!("{base}/admin/webhooks"))
         .form(&[("audience", "public"), ("format", "generic"), ("url", hook.as_str())])
@@ -185,23 +195,9 @@ async fn sigterm_ends_live_event_streams_and_stops_within_the_bound() {
     let dir = std::env::temp_dir().join(format!("wheelhouse-shutdown-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let database_url = format!("sqlite://{}", dir.join("wheelhouse.db").display());
-    let mut add = wheelhouse(&database_url)
-        .args(["user", "add", "--email", "oncall@example.com", "--role", "responder"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    add.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
-    assert!(add.wait().unwrap().success());
+    add_account(&database_url, "oncall@example.com", "responder");
     let (mut child, base) = serve(&database_url);
-    let client = client(&base);
-    let signed_in = client
-        .post(format!("{base}/login"))
-        .form(&[("email", "oncall@example.com"), ("password", PASSWORD), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), 303);
+    let client = signed_in(&base, "oncall@example.com").await;
     let mut stream = client.get(format!("{base}/api/v1/events")).send().await.unwrap();
     assert_eq!(stream.status(), 200);
 

@@ -47,11 +47,7 @@ async fn main() {
     let app = spawn_app(backend).await;
     let admin = app.signed_in("bench@example.com", Role::Admin).await;
     let monitor = bearer(&app.api_token(&admin, "alertmanager", "alerts").await);
-    tests::eventually("the first evaluation", 30, || async {
-        let all: Value = app.get(&admin, "/api/v1/components").await.json().await.ok()?;
-        (all["evaluated"] == true).then_some(())
-    })
-    .await;
+    app.evaluated(&admin).await;
 
     // Intake: payload i carries fingerprints (i % 10) * 100 .. + 100, so each of the 1,000 arrives ten times.
     let mut latencies = Vec::with_capacity(PAYLOADS);

@@ -15,11 +15,7 @@ async fn main() {
     let drill = TestDrill::start().await;
     let app = spawn_app_on(Backend::Sqlite, &drill).await;
     let client = app.signed_in("bench@example.com", Role::Responder).await;
-    tests::eventually("the first evaluation", 20, || async {
-        let all: serde_json::Value = app.get(&client, "/api/v1/components").await.json().await.ok()?;
-        (all["evaluated"] == true).then_some(())
-    })
-    .await;
+    app.evaluated(&client).await;
     // The signed-in client has no overall timeout for the stream.
     let mut stream = reqwest::Client::builder()
         .cookie_store(true)

@@ -264,6 +264,15 @@ impl TestApp {
         client.get(self.url(path)).send().await.unwrap()
     }
 
+    /// Waits until the board was first evaluated (so that labels and components map).
+    pub async fn evaluated(&self, client: &reqwest::Client) {
+        eventually("the first evaluation", 30, || async {
+            let all: serde_json::Value = self.get(client, "/api/v1/components").await.json().await.ok()?;
+            (all["evaluated"] == true).then_some(())
+        })
+        .await;
+    }
+
     /// An API token made by an admin on `/admin/tokens`, read from the page that shows it once.
     pub async fn api_token(&self, admin: &reqwest::Client, name: &str, role: &str) -> String {
         let response = admin

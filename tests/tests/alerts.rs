@@ -10,15 +10,6 @@ use app::domain::role::Role;
 use serde_json::{Value, json};
 use tests::{TestApp, bearer, on_both_backends};
 
-/// Waits for the first evaluation, so that labels map to components.
-async fn evaluated(app: &TestApp, client: &reqwest::Client) {
-    tests::eventually("the first evaluation", 30, || async {
-        let all: Value = app.get(client, "/api/v1/components").await.json().await.ok()?;
-        (all["evaluated"] == true).then_some(())
-    })
-    .await;
-}
-
 fn am_alert(fingerprint: &str, status: &str, labels: Value) -> Value {
     json!({
         "status": status,
@@ -89,7 +80,7 @@ async fn people(app: &TestApp) -> (reqwest::Client, reqwest::Client, reqwest::Cl
     let admin = app.signed_in("admin@example.com", Role::Admin).await;
     let responder = app.signed_in("oncall@example.com", Role::Responder).await;
     let token = app.api_token(&admin, "alertmanager", "alerts").await;
-    evaluated(app, &responder).await;
+    app.evaluated(&responder).await;
     (admin, responder, bearer(&token))
 }
 
@@ -352,7 +343,7 @@ async fn a_component_in_outage_longer_than_the_setting_raises_wheelhouses_own_al
         .await
         .unwrap();
     assert_eq!(created.status(), 303);
-    evaluated(&app, &admin).await;
+    app.evaluated(&admin).await;
 
     let fault = FaultRequest { kind: FaultKind::Crashloop, target: "shop/checkout".into(), seconds: None };
     drill.cluster.inject(&fault).unwrap();

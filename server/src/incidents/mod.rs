@@ -212,6 +212,13 @@ impl Incidents {
         if let Some(since) = filter.declared_since {
             conditions.push(format!("declared_at >= {}", bind(Bind::Int(since))));
         }
+        if filter.public_only {
+            // Timeline payloads are the events as serde writes them: {"kind":"update_posted","audience":"public",…}.
+            conditions.push(format!(
+                "id IN (SELECT incident_id FROM incident_events WHERE kind = 'update_posted' AND payload LIKE {})",
+                bind(Bind::Text("%\"audience\":\"public\"%"))
+            ));
+        }
         if let Some(after) = filter.after {
             let (severity, at, id) = (
                 bind(Bind::Text(after.severity.as_str())),

@@ -17,6 +17,8 @@ pub struct IncidentFilter {
     pub limit: Option<usize>,
     /// Only incidents declared at or after this time.
     pub declared_since: Option<i64>,
+    /// Only incidents with at least one public update (what the status page shows).
+    pub public_only: bool,
 }
 
 /// A place in the incident list's order (severity, then declaration time,

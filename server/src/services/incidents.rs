@@ -183,7 +183,14 @@ impl ListInput {
         };
         // One more than asked, to know whether a next page exists.
         let limit = Some(self.page.limit()? + 1);
-        Ok(IncidentFilter { severity, status, active: self.active, after, limit, declared_since: None })
+        Ok(IncidentFilter {
+            severity,
+            status,
+            active: self.active,
+            after,
+            limit,
+            ..IncidentFilter::default()
+        })
     }
 }
 

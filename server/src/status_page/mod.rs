@@ -12,7 +12,7 @@ pub mod statuspage;
 use crate::db::now_millis;
 use crate::events::EventHub;
 use crate::history::History;
-use crate::incidents::{IncidentFilter, Incidents};
+use crate::incidents::{IncidentFilter, Incidents, TimelineEntry};
 use app::domain::component::{ComponentKind, Visibility};
 use app::domain::health::ComponentStatus;
 use app::domain::incident::{PublicStatus, Severity};
@@ -135,6 +135,29 @@ impl StatusPage {
     }
 }
 
+/// Whether a live event can change what the public sees: a service
+/// component's status, a public update or a status, severity or public-title
+/// change, the link to the cluster. Internal notes, actions, alerts, node and
+/// platform changes and the every-second "cluster state moved" notice cannot.
+fn may_change_public_data(event: &crate::events::LiveEvent) -> bool {
+    match event.kind.as_str() {
+        "component" => event.data.contains("\"component\":\"service/"),
+        "incident" => {
+            let kind = serde_json::from_str::<serde_json::Value>(&event.data)
+                .ok()
+                .and_then(|data| data["kind"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            match kind.as_str() {
+                "update_posted" => event.data.contains("\"text\":\"Public update"),
+                "status_changed" | "severity_changed" | "reopened" | "public_title_set" => true,
+                _ => false,
+            }
+        }
+        "cluster" => true,
+        _ => false,
+    }
+}
+
 /// What building a snapshot reads.
 #[derive(Clone)]
 pub struct Sources {
@@ -147,6 +170,20 @@ pub struct Sources {
 }
 
 impl Sources {
+    /// What the public components look like now, from memory (no query): a
+    /// "cluster state moved" notice rebuilds the page only when this changed.
+    fn public_tiles(&self) -> Vec<(String, String, String, String, ComponentStatus)> {
+        let mut tiles: Vec<_> = self
+            .live
+            .all_components()
+            .into_iter()
+            .filter(|(_, tile)| tile.kind == ComponentKind::Service && tile.visibility == Visibility::Public)
+            .map(|(group, tile)| (tile.key.to_string(), tile.name, tile.description, group, tile.status))
+            .collect();
+        tiles.sort();
+        tiles
+    }
+
     pub async fn collect(&self) -> Result<PublicData, crate::incidents::IncidentError> {
         let now = now_millis();
         let mut components = Vec::new();
@@ -174,8 +211,16 @@ impl Sources {
         }
         components.sort_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
         let mut incidents = Vec::new();
-        for incident in self.incidents.list(&IncidentFilter::default()).await? {
-            let timeline = self.incidents.timeline(incident.id).await?;
+        // Only incidents with a public update, and only their updates, in two queries.
+        let public =
+            self.incidents.list(&IncidentFilter { public_only: true, ..IncidentFilter::default() }).await?;
+        let ids: Vec<i64> = public.iter().map(|i| i.id).collect();
+        let mut posted: std::collections::HashMap<i64, Vec<TimelineEntry>> = std::collections::HashMap::new();
+        for entry in self.incidents.events_of_kinds(&ids, &["update_posted"]).await? {
+            posted.entry(entry.incident_id).or_default().push(entry);
+        }
+        for incident in public {
+            let timeline = posted.remove(&incident.id).unwrap_or_default();
             let updates: Vec<PublicUpdate> = timeline
                 .iter()
                 .rev()
@@ -240,17 +285,19 @@ pub async fn start(sources: Sources, hub: &EventHub) -> Arc<StatusPage> {
     let weak = Arc::downgrade(&page);
     tokio::spawn(async move {
         let mut last = first;
+        let mut tiles = sources.public_tiles();
         loop {
             let woken = tokio::time::timeout(Duration::from_secs(60), async {
                 loop {
                     match events.recv().await {
-                        Ok(event)
-                            if matches!(
-                                event.kind.as_str(),
-                                "component" | "incident" | "cluster" | "cluster-state"
-                            ) =>
-                        {
-                            return true;
+                        Ok(event) if may_change_public_data(&event) => return true,
+                        // Components added, renamed or re-grouped by an admin show here first.
+                        Ok(event) if event.kind == "cluster-state" => {
+                            let now = sources.public_tiles();
+                            if now != tiles {
+                                tiles = now;
+                                return true;
+                            }
                         }
                         Ok(_) => {}
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return true,
@@ -281,4 +328,38 @@ pub async fn start(sources: Sources, hub: &EventHub) -> Arc<StatusPage> {
         }
     });
     page
+}
+
+#[cfg(test)]
+mod rebuild_tests {
+    use super::may_change_public_data;
+    use crate::events::LiveEvent;
+
+    fn event(kind: &str, data: &str) -> LiveEvent {
+        LiveEvent { id: Some(1), kind: kind.into(), data: data.into() }
+    }
+
+    #[test]
+    fn only_what_the_public_sees_rebuilds_the_page() {
+        assert!(may_change_public_data(&event(
+            "component",
+            r#"{"component":"service/2","status":"major_outage"}"#
+        )));
+        assert!(!may_change_public_data(&event(
+            "component",
+            r#"{"component":"node/worker-1","status":"major_outage"}"#
+        )));
+        assert!(may_change_public_data(&event(
+            "incident",
+            r#"{"kind":"update_posted","text":"Public update (Identified) published: x"}"#
+        )));
+        assert!(!may_change_public_data(&event(
+            "incident",
+            r#"{"kind":"update_posted","text":"Internal update (Identified) published: x"}"#
+        )));
+        assert!(!may_change_public_data(&event("incident", r#"{"kind":"note","text":"secret"}"#)));
+        assert!(may_change_public_data(&event("incident", r#"{"kind":"status_changed","text":"x"}"#)));
+        assert!(!may_change_public_data(&event("alert", r#"{"received":1}"#)));
+        assert!(!may_change_public_data(&event("cluster-state", r#"{"at":1}"#)));
+    }
 }

@@ -2,7 +2,7 @@
 //! with JavaScript off. A refused form is rendered again with its message.
 
 use super::AppState;
-use super::context::{SIGNED_IN_AT_KEY, USER_ID_KEY};
+use super::context::{CSRF_KEY, SIGNED_IN_AT_KEY, USER_ID_KEY};
 use super::extract::FormPost;
 use super::render::{plain_error, render_page, render_with_feedback};
 use crate::accounts::{AccountError, User};
@@ -72,6 +72,9 @@ async fn sign_in(session: &Session, user: &User) -> Result<(), tower_sessions::s
     session.cycle_id().await?;
     session.insert(USER_ID_KEY, user.id).await?;
     session.insert(SIGNED_IN_AT_KEY, crate::db::now_millis()).await?;
+    // Made here rather than on first use, so that the first requests after signing in
+    // (a page and its data, at once) do not each make one.
+    session.insert(CSRF_KEY, crate::accounts::generate_secret(24)).await?;
     session.save().await
 }
 

@@ -264,6 +264,23 @@ impl TestApp {
         client.get(self.url(path)).send().await.unwrap()
     }
 
+    /// Adds the public service component Checkout (`app=checkout` in `shop`) as `admin`,
+    /// as the drill scenario suggests it, for apps watching a drill over HTTPS.
+    pub async fn add_checkout(&self, admin: &reqwest::Client) {
+        let created = admin
+            .post(self.url("/admin/components"))
+            .form(&[
+                ("name", "Checkout"),
+                ("namespace", "shop"),
+                ("selector", "app=checkout"),
+                ("visibility", "public"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 303);
+    }
+
     /// Waits until the board was first evaluated (so that labels and components map).
     pub async fn evaluated(&self, client: &reqwest::Client) {
         eventually("the first evaluation", 30, || async {

@@ -331,18 +331,7 @@ async fn a_component_in_outage_longer_than_the_setting_raises_wheelhouses_own_al
     })
     .await;
     let admin = app.signed_in("admin@example.com", Role::Admin).await;
-    let created = admin
-        .post(app.url("/admin/components"))
-        .form(&[
-            ("name", "Checkout"),
-            ("namespace", "shop"),
-            ("selector", "app=checkout"),
-            ("visibility", "public"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 303);
+    app.add_checkout(&admin).await;
     app.evaluated(&admin).await;
 
     let fault = FaultRequest { kind: FaultKind::Crashloop, target: "shop/checkout".into(), seconds: None };

@@ -9,7 +9,6 @@
 use app::domain::role::Role;
 use serde_json::{Value, json};
 use server::drill::fault_injection::{FaultKind, FaultRequest};
-use std::time::Duration;
 use tests::{Backend, Daemon, TestApp, TestDrill, eventually, free_port};
 
 /// Alertmanager with one route to Wheelhouse, grouping by alertname and namespace, quickly.
@@ -53,14 +52,10 @@ receivers:
 
 async fn ready(daemon: &Daemon, url: &str) {
     let client = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if client.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{} did not start:\n{}", daemon.name, daemon.log());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(&format!("{} to start (its log is in {})", daemon.name, daemon.dir.display()), 30, || async {
+        client.get(url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ())
+    })
+    .await;
 }
 
 /// Pushes alerts into Alertmanager through its own API, as Prometheus does.
@@ -125,20 +120,28 @@ async fn alertmanager_delivers_groups_repeats_and_resolutions_to_wheelhouse() {
         "Alertmanager's fingerprints"
     );
 
-    // Alertmanager repeats the same alerts (Prometheus re-sends them): still three.
-    push(&am_url, &alerts).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(stored(&admin, &app).await.len(), 3, "repeats never duplicate");
-
-    // Resolution: Prometheus sends the alert with an end time; Alertmanager sends it resolved.
-    let mut resolved = alerts[2].clone();
-    resolved["endsAt"] = json!(stamp(time::OffsetDateTime::now_utc()));
-    push(&am_url, &json!([resolved])).await;
-    eventually("the resolution", 30, || async {
+    // Resolution: Prometheus sends the alerts with an end time; Alertmanager sends them
+    // resolved, and with checkout's, the whole shop group again: storefront is a repeat.
+    let storefront_seen =
+        arrived.iter().find(|a| a["labels"]["deployment"] == "storefront").unwrap()["last_seen"].clone();
+    let ended = json!(stamp(time::OffsetDateTime::now_utc()));
+    let (mut checkout, mut node) = (alerts[0].clone(), alerts[2].clone());
+    checkout["endsAt"] = ended.clone();
+    node["endsAt"] = ended;
+    push(&am_url, &json!([checkout, node])).await;
+    let after = eventually("the resolutions and the repeat", 30, || async {
         let all = stored(&admin, &app).await;
-        all.iter().any(|a| a["name"] == "KubeNodeNotReady" && a["status"] == "resolved").then_some(())
+        let status = |f: &dyn Fn(&Value) -> bool| all.iter().find(|a| f(a)).map(|a| a["status"].clone());
+        let repeated = all.iter().any(|a| {
+            a["labels"]["deployment"] == "storefront" && a["last_seen"].as_i64() > storefront_seen.as_i64()
+        });
+        let done = status(&|a| a["name"] == "KubeNodeNotReady") == Some(json!("resolved"))
+            && status(&|a| a["labels"]["deployment"] == "checkout") == Some(json!("resolved"))
+            && repeated;
+        done.then_some(all)
     })
     .await;
+    assert_eq!(after.len(), 3, "repeats never duplicate");
     let page = app.get(&admin, "/alerts").await.text().await.unwrap();
     assert!(
         page.contains("alertname=KubeDeploymentReplicasMismatch, namespace=shop"),
@@ -209,18 +212,7 @@ async fn a_crash_loop_seen_by_prometheus_becomes_an_incident_on_checkout_with_no
     let drill = TestDrill::start().await;
     let app = tests::spawn_app_on(Backend::Sqlite, &drill).await;
     let (admin, token) = people(&app).await;
-    let created = admin
-        .post(app.url("/admin/components"))
-        .form(&[
-            ("name", "Checkout"),
-            ("namespace", "shop"),
-            ("selector", "app=checkout"),
-            ("visibility", "public"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 303);
+    app.add_checkout(&admin).await;
     let (_am, am_url) = alertmanager(&app, &token).await;
     let prometheus = prometheus(&drill, &am_url).await;
 

@@ -530,7 +530,7 @@ pub struct RouteContext {
     pub new_for_component: u32,
     /// New alerts in the last minute, cluster-wide (including this one).
     pub new_in_cluster: u32,
-    /// The latest incident declared from alerts in the last few minutes (see the store) that is still under way.
+    /// The latest incident declared from alerts within [`StormGuard::JOIN_WITHIN_MS`] that is still under way.
     pub latest_alert_incident: Option<i64>,
 }
 
@@ -539,6 +539,11 @@ pub struct RouteContext {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StormGuard {
     pub per_minute: u32,
+}
+
+impl StormGuard {
+    /// A storm joins an incident declared from alerts this recently, not one from hours ago.
+    pub const JOIN_WITHIN_MS: i64 = 10 * 60_000;
 }
 
 impl Default for StormGuard {

@@ -20,9 +20,6 @@ use std::sync::Arc;
 
 pub use rows::{AlertGroup, AlertRecord};
 
-/// The storm guard attaches to an incident declared from alerts this recently.
-pub const STORM_WINDOW_MS: i64 = 10 * 60_000;
-
 /// Firing and resolved-within-this-long alerts make the inbox.
 pub const RECENT_MS: i64 = 3600 * 1000;
 
@@ -208,7 +205,7 @@ impl Alerts {
              WHERE a.route = 'declared' AND i.status <> 'resolved' AND i.declared_at >= $1 \
              ORDER BY i.declared_at DESC, i.id DESC LIMIT 1",
         )
-        .bind(now - STORM_WINDOW_MS)
+        .bind(now - domain::alert::StormGuard::JOIN_WITHIN_MS)
         .fetch_optional(&self.db.pool)
         .await?;
         context.latest_alert_incident = latest.map(|(id,)| id);

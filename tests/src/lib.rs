@@ -281,6 +281,13 @@ impl TestApp {
         assert_eq!(created.status(), 303);
     }
 
+    /// Declares an incident through the JSON API as `client`; its id.
+    pub async fn declare(&self, client: &reqwest::Client, body: serde_json::Value) -> i64 {
+        let response = client.post(self.url("/api/v1/incidents")).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 201, "declared {body}");
+        response.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap()
+    }
+
     /// Waits until the board was first evaluated (so that labels and components map).
     pub async fn evaluated(&self, client: &reqwest::Client) {
         eventually("the first evaluation", 30, || async {

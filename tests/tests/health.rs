@@ -34,18 +34,7 @@ fn fault(kind: FaultKind, target: &str) -> FaultRequest {
 async fn checkout_app(drill: &TestDrill, backend: Backend) -> (TestApp, reqwest::Client) {
     let app = spawn_app_on(backend, drill).await;
     let admin = app.signed_in("admin@example.com", Role::Admin).await;
-    let created = admin
-        .post(app.url("/admin/components"))
-        .form(&[
-            ("name", "Checkout"),
-            ("namespace", "shop"),
-            ("selector", "app=checkout"),
-            ("visibility", "public"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 303, "{}", created.text().await.unwrap());
+    app.add_checkout(&admin).await;
     wait_for_status(&app, &admin, "Checkout", &["operational"]).await;
     (app, admin)
 }

@@ -28,16 +28,8 @@ async fn a_template_built_to_write_a_gigabyte_is_refused_within_50_mb() {
         .await
         .unwrap();
     assert_eq!(saved.status(), 200, "it checks: how much it writes is only known when it renders");
-    let incident: serde_json::Value = admin
-        .post(app.url("/api/v1/incidents"))
-        .json(&json!({"title": "t", "severity": "SEV3", "category": "networking"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let render = format!("/api/v1/incidents/{}/updates/render", incident["id"]);
+    let id = app.declare(&admin, json!({"title": "t", "severity": "SEV3", "category": "networking"})).await;
+    let render = format!("/api/v1/incidents/{id}/updates/render");
     // Warm up the render path (the default template), then measure.
     let warm = admin
         .post(app.url(&render))

@@ -180,16 +180,12 @@ async fn publish(app: &tests::TestApp, text: &str) -> i64 {
             Role::Responder,
         )
         .await;
-    let incident: Value = ic
-        .post(app.url("/api/v1/incidents"))
-        .json(&json!({"title": "Checkout errors", "severity": "SEV2", "category": "application_failure"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = incident["id"].as_i64().unwrap();
+    let id = app
+        .declare(
+            &ic,
+            json!({"title": "Checkout errors", "severity": "SEV2", "category": "application_failure"}),
+        )
+        .await;
     let response = ic
         .post(app.url(&format!("/api/v1/incidents/{id}/updates")))
         .json(&json!({"audience": "public", "purpose": "investigating", "text": text}))

@@ -109,7 +109,8 @@ pub enum DrillCommand {
         #[arg(long, env = "WHEELHOUSE_DRILL_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
-    /// Inject a fault: crashloop, image-pull, oom, event-storm (TARGET NAMESPACE/DEPLOYMENT),
+    /// Inject a fault: crashloop, image-pull, oom, event-storm, insufficient-resources
+    /// (TARGET NAMESPACE/DEPLOYMENT), no-endpoints (TARGET NAMESPACE/SERVICE),
     /// node-notready, node-pressure (TARGET NODE[:memory|disk|pid]), control-plane (TARGET CHECK, e.g. etcd),
     /// api-down (--seconds N)
     Fault(FaultArgs),
@@ -119,7 +120,8 @@ pub enum DrillCommand {
 
 #[derive(Debug, Args)]
 pub struct FaultArgs {
-    /// crashloop, image-pull, node-notready, node-pressure, oom, control-plane, event-storm, api-down
+    /// crashloop, image-pull, node-notready, node-pressure, oom, control-plane, event-storm, api-down,
+    /// insufficient-resources, no-endpoints
     pub kind: String,
     /// What the fault hits (see `drill fault --help`)
     #[arg(default_value = "")]

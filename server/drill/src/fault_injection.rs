@@ -6,7 +6,7 @@
 use super::DrillCluster;
 use super::controllers::emit;
 use super::faults::ImageBehaviour;
-use super::resources::{DEPLOYMENTS, NODES, PODS, Resource};
+use super::resources::{DEPLOYMENTS, NODES, PODS, Resource, SERVICES};
 use super::store::{Filter, name_of, timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -24,6 +24,10 @@ pub enum FaultKind {
     ControlPlane,
     EventStorm,
     ApiDown,
+    /// A release that requests more CPU than any node has: new pods stay Pending.
+    InsufficientResources,
+    /// A Service whose selector no longer matches its pods: no endpoints.
+    NoEndpoints,
 }
 
 impl std::str::FromStr for FaultKind {
@@ -47,7 +51,7 @@ pub struct FaultRequest {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FaultError {
     #[error(
-        "unknown fault '{0}': expected one of crashloop, image-pull, node-notready, node-pressure, oom, control-plane, event-storm, api-down"
+        "unknown fault '{0}': expected one of crashloop, image-pull, node-notready, node-pressure, oom, control-plane, event-storm, api-down, insufficient-resources, no-endpoints"
     )]
     UnknownKind(String),
     #[error("{kind} needs a target of the form {expected}, got '{got}'")]
@@ -66,6 +70,14 @@ fn deployment_target(kind: &'static str, target: &str) -> Result<(String, String
             expected: "NAMESPACE/DEPLOYMENT",
             got: target.to_owned(),
         })
+}
+
+fn service_target(target: &str) -> Result<(String, String), FaultError> {
+    deployment_target("no-endpoints", target).map_err(|_| FaultError::BadTarget {
+        kind: "no-endpoints",
+        expected: "NAMESPACE/SERVICE",
+        got: target.to_owned(),
+    })
 }
 
 /// The image a bad rollout ships: the next patch version, or a suffix.
@@ -90,6 +102,15 @@ fn first_image(deploy: &Value) -> String {
 }
 
 const ROLLOUT_NOTE: &str = "drill.wheelhouse.dev/previous-image";
+/// Where a fault keeps the CPU request or the selector it replaced, for clearing.
+const REQUEST_NOTE: &str = "drill.wheelhouse.dev/previous-cpu-request";
+const SELECTOR_NOTE: &str = "drill.wheelhouse.dev/previous-selector";
+/// More CPU than any drill node has.
+const TOO_MUCH_CPU: &str = "64";
+
+fn annotation<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
+    object.pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1"))).and_then(Value::as_str)
+}
 
 impl DrillCluster {
     fn deployment(&self, namespace: &str, name: &str) -> Result<Value, FaultError> {
@@ -240,6 +261,41 @@ impl DrillCluster {
                 }
                 Ok(format!("{count} warning events about {} pods of {ns}/{name}", pods.len()))
             }
+            FaultKind::InsufficientResources => {
+                let (ns, name) = deployment_target("insufficient-resources", &request.target)?;
+                let mut deploy = self.deployment(&ns, &name)?;
+                let before = deploy
+                    .pointer("/spec/template/spec/containers/0/resources/requests/cpu")
+                    .and_then(Value::as_str)
+                    .unwrap_or("100m")
+                    .to_owned();
+                deploy["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] =
+                    json!(TOO_MUCH_CPU);
+                deploy["metadata"]["annotations"][REQUEST_NOTE] = json!(before);
+                deploy["metadata"]["annotations"]["kubernetes.io/change-cause"] =
+                    json!(format!("kubectl set resources deployment/{name} --requests=cpu={TOO_MUCH_CPU}"));
+                self.save(DEPLOYMENTS, &ns, &name, deploy, false)?;
+                Ok(format!("deployment {ns}/{name} now requests {TOO_MUCH_CPU} CPUs per pod"))
+            }
+            FaultKind::NoEndpoints => {
+                let (ns, name) = service_target(&request.target)?;
+                let mut service = self
+                    .store
+                    .get(SERVICES, &ns, &name)
+                    .map_err(|_| FaultError::NotFound(format!("service {ns}/{name}")))?;
+                let selector = service.pointer("/spec/selector").cloned().unwrap_or(json!({}));
+                let Some(map) = selector.as_object().filter(|m| !m.is_empty()) else {
+                    return Err(FaultError::NotFound(format!("a selector on service {ns}/{name}")));
+                };
+                let wrong: serde_json::Map<String, Value> = map
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!(format!("{}-v2", v.as_str().unwrap_or_default()))))
+                    .collect();
+                service["spec"]["selector"] = Value::Object(wrong);
+                service["metadata"]["annotations"][SELECTOR_NOTE] = json!(selector.to_string());
+                self.save(SERVICES, &ns, &name, service, false)?;
+                Ok(format!("service {ns}/{name} now selects pods no pod matches"))
+            }
             FaultKind::ApiDown => {
                 let seconds = request.seconds.unwrap_or(30);
                 self.faults.set_api_down(Some(Instant::now() + Duration::from_secs(seconds)));
@@ -331,6 +387,38 @@ impl DrillCluster {
             FaultKind::EventStorm => {
                 Ok("an event storm ends by itself; its events stay as history".to_owned())
             }
+            FaultKind::InsufficientResources => {
+                let (ns, name) = deployment_target("insufficient-resources", &request.target)?;
+                let mut deploy = self.deployment(&ns, &name)?;
+                let Some(before) = annotation(&deploy, REQUEST_NOTE).map(str::to_owned) else {
+                    return Ok(format!("deployment {ns}/{name} has no raised request to undo"));
+                };
+                deploy["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] =
+                    json!(before);
+                if let Some(annotations) = deploy["metadata"]["annotations"].as_object_mut() {
+                    annotations.remove(REQUEST_NOTE);
+                }
+                self.save(DEPLOYMENTS, &ns, &name, deploy, false)?;
+                Ok(format!("deployment {ns}/{name} requests {before} CPU again"))
+            }
+            FaultKind::NoEndpoints => {
+                let (ns, name) = service_target(&request.target)?;
+                let mut service = self
+                    .store
+                    .get(SERVICES, &ns, &name)
+                    .map_err(|_| FaultError::NotFound(format!("service {ns}/{name}")))?;
+                let Some(before) =
+                    annotation(&service, SELECTOR_NOTE).and_then(|s| serde_json::from_str::<Value>(s).ok())
+                else {
+                    return Ok(format!("service {ns}/{name} has no changed selector to undo"));
+                };
+                service["spec"]["selector"] = before;
+                if let Some(annotations) = service["metadata"]["annotations"].as_object_mut() {
+                    annotations.remove(SELECTOR_NOTE);
+                }
+                self.save(SERVICES, &ns, &name, service, false)?;
+                Ok(format!("service {ns}/{name} selects its pods again"))
+            }
             FaultKind::ApiDown => {
                 self.faults.set_api_down(None);
                 Ok("the API answers again".to_owned())
@@ -381,5 +469,87 @@ mod tests {
     fn a_deployment_fault_needs_namespace_and_name() {
         assert!(matches!(deployment_target("crashloop", "checkout"), Err(FaultError::BadTarget { .. })));
         assert_eq!(deployment_target("crashloop", "shop/checkout"), Ok(("shop".into(), "checkout".into())));
+    }
+}
+
+#[cfg(test)]
+mod cluster_tests {
+    use super::*;
+    use crate::controllers::settle;
+    use crate::resources::ENDPOINTS;
+    use crate::scenario::Scenario;
+
+    fn cluster() -> std::sync::Arc<DrillCluster> {
+        let cluster = DrillCluster::new("t".into());
+        Scenario::default_scenario().load(&cluster.store).unwrap();
+        assert!(settle(&cluster, 50));
+        cluster
+    }
+
+    fn pods_of(cluster: &DrillCluster, app: &str) -> Vec<Value> {
+        let filter = Filter {
+            namespace: Some("shop".into()),
+            labels: domain::label_selector::LabelSelector::parse(&format!("app={app}")).unwrap(),
+            ..Filter::default()
+        };
+        cluster.store.list(PODS, &filter, None, None).unwrap().items
+    }
+
+    #[test]
+    fn a_release_asking_for_more_cpu_than_any_node_has_leaves_its_pod_pending_until_cleared() {
+        let cluster = cluster();
+        let request = FaultRequest {
+            kind: FaultKind::InsufficientResources,
+            target: "shop/cart".into(),
+            seconds: None,
+        };
+        cluster.inject(&request).unwrap();
+        settle(&cluster, 50);
+        let pending: Vec<Value> =
+            pods_of(&cluster, "cart").into_iter().filter(|p| p["status"]["phase"] == "Pending").collect();
+        assert!(!pending.is_empty(), "the rollout's new pods wait");
+        let phases: Vec<String> = pods_of(&cluster, "cart")
+            .iter()
+            .map(|p| format!("{} {} {}", p["metadata"]["name"], p["status"]["phase"], p["spec"]["nodeName"]))
+            .collect();
+        assert!(
+            pods_of(&cluster, "cart").iter().any(|p| p["status"]["phase"] == "Running"),
+            "old ones keep serving: {phases:?}"
+        );
+        let message = pending[0]["status"]["conditions"][0]["message"].as_str().unwrap().to_owned();
+        assert!(message.starts_with("0/6 nodes are available: "), "{message}");
+        assert!(message.contains("5 Insufficient cpu"), "{message}");
+        assert!(message.contains("1 node(s) had untolerated taint(s)"), "the control-plane node: {message}");
+        cluster.clear(&request).unwrap();
+        settle(&cluster, 50);
+        assert!(pods_of(&cluster, "cart").iter().all(|p| p["status"]["phase"] != "Pending"));
+    }
+
+    #[test]
+    fn a_service_selecting_nothing_loses_its_endpoints_until_cleared() {
+        let cluster = cluster();
+        let addresses = |cluster: &DrillCluster| {
+            let endpoints = cluster.store.get(ENDPOINTS, "shop", "storefront").unwrap();
+            endpoints.pointer("/subsets/0/addresses").and_then(Value::as_array).map_or(0, Vec::len)
+        };
+        assert!(addresses(&cluster) > 0);
+        let request =
+            FaultRequest { kind: FaultKind::NoEndpoints, target: "shop/storefront".into(), seconds: None };
+        cluster.inject(&request).unwrap();
+        settle(&cluster, 50);
+        assert_eq!(addresses(&cluster), 0);
+        cluster.clear(&request).unwrap();
+        settle(&cluster, 50);
+        assert!(addresses(&cluster) > 0);
+    }
+
+    #[test]
+    fn previous_logs_are_there_only_after_a_restart() {
+        let cluster = cluster();
+        let pod = pods_of(&cluster, "cart").remove(0);
+        let error = crate::logs::lines(&pod, "cart", true).unwrap_err();
+        assert!(error.starts_with("previous terminated container \"cart\""), "{error}");
+        let current = crate::logs::lines(&pod, "cart", false).unwrap();
+        assert!(current.iter().any(|l| l.contains("listening")));
     }
 }

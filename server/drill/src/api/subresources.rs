@@ -139,7 +139,8 @@ pub fn log(store: &Store, namespace: &str, name: &str, query: &Query) -> Result<
             )));
         }
     };
-    let mut lines = crate::logs::lines(&pod, &container);
+    let previous = query.get("previous").is_some_and(|v| v == "true" || v == "1");
+    let mut lines = crate::logs::lines(&pod, &container, previous).map_err(ApiError::bad_request)?;
     if let Some(tail) = query.get("tailLines").and_then(|v| v.parse::<usize>().ok()) {
         let skip = lines.len().saturating_sub(tail);
         lines.drain(..skip);

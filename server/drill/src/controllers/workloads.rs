@@ -305,12 +305,12 @@ pub fn reconcile_deployments(store: &Store) -> bool {
             if target != new_replicas {
                 changed |= scale_rs(store, &deploy, &new_rs, target);
             }
-            // Scale old ReplicaSets down while enough pods stay available.
-            let available: i64 = old
-                .iter()
-                .chain(std::iter::once(&new_rs))
-                .map(|rs| int(rs, "/status/availableReplicas"))
-                .sum();
+            // Scale old ReplicaSets down while enough pods stay available. A
+            // ReplicaSet's status may still count pods it was just told to
+            // remove, so no ReplicaSet counts more available pods than it keeps.
+            let kept_available =
+                |rs: &Value| int(rs, "/status/availableReplicas").min(int(rs, "/spec/replicas"));
+            let available: i64 = old.iter().chain(std::iter::once(&new_rs)).map(kept_available).sum();
             let mut removable =
                 if recreate { old_total } else { (available - (desired - unavailable)).max(0) };
             for rs in &old {
@@ -318,7 +318,7 @@ pub fn reconcile_deployments(store: &Store) -> bool {
                 if replicas == 0 {
                     continue;
                 }
-                let unhealthy = (replicas - int(rs, "/status/availableReplicas")).max(0);
+                let unhealthy = (replicas - kept_available(rs)).max(0);
                 let cut = (unhealthy + removable).min(replicas);
                 if cut > 0 {
                     removable -= (cut - unhealthy).max(0);

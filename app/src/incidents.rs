@@ -131,6 +131,48 @@ pub struct Pickers {
     pub namespaces: Vec<Choice>,
 }
 
+/// A capture of evidence, as the room lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceLine {
+    pub id: i64,
+    /// `deployment/shop/checkout`, `node/worker-2`, …
+    pub subject: String,
+    pub captured_at: i64,
+    pub captured_by: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// A step of a matched playbook's checklist.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepView {
+    pub index: usize,
+    pub text: String,
+    pub done: bool,
+}
+
+/// A suggested action with its parameters filled in from the evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuggestionView {
+    pub title: String,
+    /// What its button plans (and previews) in one click.
+    pub form: crate::domain::action::ActionForm,
+    /// The action already planned for it on this incident: its id and status.
+    pub action: Option<(i64, crate::domain::action::ActionStatus)>,
+}
+
+/// A playbook matching the incident, with its checklist and suggestions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuidanceView {
+    pub id: String,
+    pub title: String,
+    pub summary: String,
+    /// What it matched on, in words.
+    pub matched_by: Vec<String>,
+    pub steps: Vec<StepView>,
+    pub suggestions: Vec<SuggestionView>,
+}
+
 /// Everything the incident room shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncidentRoom {
@@ -145,6 +187,12 @@ pub struct IncidentRoom {
     /// A fresh idempotency key for each confirm and undo form on this render.
     pub form_key: String,
     pub now: i64,
+    /// Captures, newest first.
+    #[serde(default)]
+    pub evidence: Vec<EvidenceLine>,
+    /// Matched playbooks, best first.
+    #[serde(default)]
+    pub guidance: Vec<GuidanceView>,
 }
 
 /// A component that can be chosen as affected.
@@ -219,6 +267,18 @@ pub struct WebhookRow {
     pub deliveries: Vec<String>,
 }
 
+/// A playbook as the admin page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaybookRow {
+    pub id: String,
+    pub title: String,
+    pub source: String,
+    pub shipped: bool,
+    pub customised: bool,
+    pub enabled: bool,
+    pub updated_by: Option<String>,
+}
+
 /// One active incident on the executive briefing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BriefingIncident {
@@ -269,6 +329,8 @@ pub trait IncidentBackend: Send + Sync + 'static {
     async fn users(&self) -> Result<Vec<UserRow>, String>;
     async fn templates(&self) -> Result<Vec<TemplateRow>, String>;
     async fn webhooks(&self) -> Result<Vec<WebhookRow>, String>;
+    /// Every playbook, for the admin page.
+    async fn playbooks(&self) -> Result<Vec<PlaybookRow>, String>;
     /// The executive briefing: every active incident, or just `only`.
     async fn briefing(&self, only: Option<i64>) -> Result<Briefing, String>;
 }
@@ -328,6 +390,11 @@ pub async fn load_templates() -> Result<Vec<TemplateRow>, ServerFnError> {
 #[server]
 pub async fn load_webhooks() -> Result<Vec<WebhookRow>, ServerFnError> {
     backend(Role::Admin)?.webhooks().await.map_err(ServerFnError::new)
+}
+
+#[server]
+pub async fn load_playbooks() -> Result<Vec<PlaybookRow>, ServerFnError> {
+    backend(Role::Admin)?.playbooks().await.map_err(ServerFnError::new)
 }
 
 #[server]

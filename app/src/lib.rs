@@ -26,6 +26,7 @@ use pages::{
     admin::AdminPage,
     admin_alert_routing::AdminAlertRoutingPage,
     admin_components::AdminComponentsPage,
+    admin_playbooks::AdminPlaybooksPage,
     admin_templates::AdminTemplatesPage,
     admin_tokens::AdminTokensPage,
     admin_users::AdminUsersPage,
@@ -112,6 +113,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/tokens") view=AdminTokensPage ssr=SsrMode::Async />
                     <Route path=path!("admin/users") view=AdminUsersPage ssr=SsrMode::Async />
                     <Route path=path!("admin/templates") view=AdminTemplatesPage ssr=SsrMode::Async />
+                    <Route path=path!("admin/playbooks") view=AdminPlaybooksPage ssr=SsrMode::Async />
                     <Route path=path!("admin/webhooks") view=AdminWebhooksPage ssr=SsrMode::Async />
                     <Route path=path!("admin/alert-routing") view=AdminAlertRoutingPage ssr=SsrMode::Async />
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />

@@ -50,6 +50,9 @@ pub struct FormFeedback {
     /// A refused template, as typed.
     #[serde(default)]
     pub template: Option<String>,
+    /// A refused playbook, as typed.
+    #[serde(default)]
+    pub playbook: Option<String>,
     /// The message confirms something done (not a refusal).
     #[serde(default)]
     pub ok: bool,

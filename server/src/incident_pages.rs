@@ -35,6 +35,59 @@ pub struct IncidentPages {
     pub webhooks: crate::webhooks::Webhooks,
     pub live_state: Arc<Live>,
     pub live: Arc<dyn LiveBackend>,
+    /// For what the room reads through use cases: evidence and matched playbooks.
+    pub services: crate::services::Services,
+}
+
+/// The room's view of captures, matched playbooks (steps ticked as the
+/// timeline says) and their suggestions (with the action already planned for each).
+fn guidance_views(
+    guidance: Vec<app::domain::playbook::Guidance>,
+    timeline: &[TimelineEntry],
+    actions: &[ActionRecord],
+) -> Vec<app::incidents::GuidanceView> {
+    let ticks: Vec<(String, usize, bool)> = timeline
+        .iter()
+        .filter_map(|entry| match &entry.event {
+            TimelineEvent::PlaybookStepTicked { playbook, step, done, .. } => {
+                Some((playbook.clone(), *step, *done))
+            }
+            _ => None,
+        })
+        .collect();
+    guidance
+        .into_iter()
+        .map(|g| app::incidents::GuidanceView {
+            steps: g
+                .playbook
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(index, text)| app::incidents::StepView {
+                    index,
+                    text: text.clone(),
+                    done: app::domain::playbook::ticked(&ticks, &g.playbook.id, index),
+                })
+                .collect(),
+            suggestions: g
+                .suggestions
+                .into_iter()
+                .map(|s| {
+                    let spec = app::domain::action::ActionSpec::parse(&s.form).ok();
+                    let action = actions
+                        .iter()
+                        .filter(|a| Some(&a.spec) == spec.as_ref())
+                        .max_by_key(|a| a.id)
+                        .map(|a| (a.id, a.status));
+                    app::incidents::SuggestionView { title: s.title, form: s.form, action }
+                })
+                .collect(),
+            id: g.playbook.id,
+            title: g.playbook.title,
+            summary: g.playbook.summary,
+            matched_by: g.matched_by,
+        })
+        .collect()
 }
 
 /// At most this many choices per picker, so that a large cluster's room stays light.
@@ -292,6 +345,24 @@ impl IncidentBackend for IncidentPages {
             None => None,
         };
         let policy = self.actions.policy();
+        let evidence = match self.services.evidence_list(id).await {
+            Ok(records) => records
+                .into_iter()
+                .map(|r| app::incidents::EvidenceLine {
+                    id: r.id,
+                    subject: r.subject,
+                    captured_at: r.captured_at,
+                    captured_by: r.captured_by,
+                    sha256: r.sha256,
+                    bytes: r.bytes,
+                })
+                .collect(),
+            Err(error) => return Err(error.to_string()),
+        };
+        let guidance = match self.services.guidance(id).await {
+            Ok(guidance) => guidance_views(guidance, &timeline, &actions),
+            Err(error) => return Err(error.to_string()),
+        };
         Ok(Some(IncidentRoom {
             incident: incident_view(&incident, &tiles, now),
             timeline: timeline.iter().rev().map(timeline_line).collect(),
@@ -303,6 +374,8 @@ impl IncidentBackend for IncidentPages {
             pickers: pickers(&self.live_state, &services),
             form_key: crate::accounts::generate_secret(16),
             now,
+            evidence,
+            guidance,
         }))
     }
 
@@ -372,6 +445,22 @@ impl IncidentBackend for IncidentPages {
                 purpose: t.purpose,
                 body: t.body,
                 customised: t.customised,
+            })
+            .collect())
+    }
+
+    async fn playbooks(&self) -> Result<Vec<app::incidents::PlaybookRow>, String> {
+        let entries = self.services.playbook_list().await.map_err(|error| error.to_string())?;
+        Ok(entries
+            .into_iter()
+            .map(|e| app::incidents::PlaybookRow {
+                id: e.playbook.id,
+                title: e.playbook.title,
+                source: e.source,
+                shipped: e.shipped,
+                customised: e.customised,
+                enabled: e.playbook.enabled,
+                updated_by: e.updated_by,
             })
             .collect())
     }

@@ -13,10 +13,12 @@ pub mod db;
 /// The drill cluster, a crate of its own (`server/drill`).
 pub use drill;
 pub mod events;
+pub mod evidence;
 pub mod history;
 pub mod incident_pages;
 pub mod incidents;
 pub mod live_pages;
+pub mod playbooks;
 pub mod services;
 pub mod session_store;
 pub mod startup;

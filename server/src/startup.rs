@@ -99,6 +99,8 @@ impl Application {
         let live = Live::new(crate::db::now_millis());
         let actuator: Arc<dyn crate::services::ports::ClusterActuator> =
             Arc::new(crate::actions::actuator::Actuator::new(client.clone()));
+        let evidence_source: Arc<dyn crate::services::ports::EvidenceSource> =
+            Arc::new(crate::evidence::capture::KubeEvidence { client: client.clone(), live: live.clone() });
         let watchers = crate::cluster::watch::spawn(client, live.clone());
         let board = Arc::new(RwLock::new(Board::default()));
         let history = History::new(db.clone());
@@ -136,17 +138,6 @@ impl Application {
                 "actions left running by the previous process were marked failed"
             );
         }
-        let incident_pages = Arc::new(IncidentPages {
-            incidents: incidents.clone(),
-            accounts: accounts.clone(),
-            tokens: tokens.clone(),
-            actions: actions.clone(),
-            components: components.clone(),
-            templates: crate::updates::Templates::new(db.clone()),
-            webhooks: webhooks.clone(),
-            live_state: live.clone(),
-            live: pages.clone(),
-        });
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -207,8 +198,23 @@ impl Application {
                     .unwrap_or(i64::MAX),
             },
             alert_routing: Arc::new(tokio::sync::Mutex::new(())),
+            evidence: crate::evidence::EvidenceStore::new(db.clone(), events.clone()),
+            evidence_source,
+            playbooks: crate::playbooks::Playbooks::new(db.clone()),
         };
         let alert_pages = Arc::new(crate::alert_pages::AlertPages { services: services.clone() });
+        let incident_pages = Arc::new(IncidentPages {
+            incidents: incidents.clone(),
+            accounts: accounts.clone(),
+            tokens: tokens.clone(),
+            actions: actions.clone(),
+            components: components.clone(),
+            templates: crate::updates::Templates::new(db.clone()),
+            webhooks: webhooks.clone(),
+            live_state: live.clone(),
+            live: pages.clone(),
+            services: services.clone(),
+        });
         let (stopping, stop) = tokio::sync::watch::channel(false);
         background.0.push(tokio::spawn(crate::alerts::detection::run(services.clone())));
         let state = AppState {

@@ -375,13 +375,23 @@ impl TestDrill {
     }
 
     pub async fn start_with_history(history_len: usize) -> TestDrill {
-        use server::drill::{DrillCluster, scenario::Scenario, serve::DrillServer, store::Store};
+        let scenario = server::drill::scenario::Scenario::default_scenario();
+        TestDrill::start_with_scenario(&scenario, history_len, 30).await
+    }
+
+    /// A drill cluster running `scenario`, once at least `pods` pods are
+    /// Running and all of them Ready.
+    pub async fn start_with_scenario(
+        scenario: &server::drill::scenario::Scenario,
+        history_len: usize,
+        pods: usize,
+    ) -> TestDrill {
+        use server::drill::{DrillCluster, serve::DrillServer, store::Store};
         let cluster =
             DrillCluster::with_store(server::accounts::generate_secret(16), Store::with_history(history_len));
-        let drill =
-            DrillServer::bind_cluster("127.0.0.1:0".parse().unwrap(), &Scenario::default_scenario(), cluster)
-                .await
-                .expect("the drill cluster starts");
+        let drill = DrillServer::bind_cluster("127.0.0.1:0".parse().unwrap(), scenario, cluster)
+            .await
+            .expect("the drill cluster starts");
         let dir =
             std::env::temp_dir().join(format!("wheelhouse-drill-{}", server::accounts::generate_secret(6)));
         std::fs::create_dir_all(&dir).unwrap();
@@ -392,13 +402,13 @@ impl TestDrill {
         let server = tokio::spawn(drill.run());
         let test = TestDrill { cluster, kubeconfig, url, ca_pem, server, dir };
         test.wait_until("the scenario's pods to be Running and Ready", || {
-            let pods = test
+            let all = test
                 .cluster
                 .store
                 .list(server::drill::resources::PODS, &Default::default(), None, None)
                 .unwrap()
                 .items;
-            pods.len() >= 30 && pods.iter().all(server::drill::disruption::is_healthy)
+            all.len() >= pods && all.iter().all(server::drill::disruption::is_healthy)
         })
         .await;
         test

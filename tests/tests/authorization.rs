@@ -26,6 +26,7 @@ const SERVER_FUNCTIONS: &[(&str, Option<Role>, &str)] = &[
     ("load_alert_inbox", Some(Role::Responder), "include_kept=false&include_silenced=false"),
     ("load_alert_policy", Some(Role::Admin), ""),
     ("load_alert_declaration", Some(Role::Responder), "ids=1"),
+    ("load_playbooks", Some(Role::Admin), ""),
 ];
 
 /// API tokens act on `/api/` only; elsewhere their holder is anonymous.
@@ -70,6 +71,8 @@ async fn row_counts(app: &TestApp) -> Vec<(String, i64)> {
         "users",
         "alerts",
         "alert_rules",
+        "evidence",
+        "playbooks",
     ] {
         let (n,): (i64,) =
             sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&db.pool).await.unwrap();

@@ -165,6 +165,41 @@ async fn every_request_wheelhouse_makes_is_allowed_by_deploy_rbac_yaml() {
     .await;
     assert_eq!(done["status"], "succeeded", "{done}");
 
+    // Evidence capture reads: a workload (history, pods, events, Services,
+    // endpoints, logs of a crash loop's previous run), a pod, a node, the control plane.
+    use server::drill::fault_injection::{FaultKind, FaultRequest};
+    drill
+        .cluster
+        .inject(&FaultRequest { kind: FaultKind::Crashloop, target: "shop/checkout".into(), seconds: None })
+        .unwrap();
+    drill
+        .wait_until("a crashed checkout container", || {
+            let pods = drill.cluster.store.list(PODS, &Default::default(), None, None).unwrap().items;
+            pods.iter().any(|p| {
+                p["metadata"]["labels"]["app"] == "checkout"
+                    && p.pointer("/status/containerStatuses/0/lastState/terminated").is_some()
+            })
+        })
+        .await;
+    for subject in ["deployment/shop/checkout", "statefulset/shop/none", "node/worker-3", "control-plane"] {
+        let captured = ic
+            .post(app.url(&format!("/api/v1/incidents/{incident}/evidence")))
+            .json(&json!({"subject": subject}))
+            .send()
+            .await
+            .unwrap();
+        let expected = if subject.contains("none") { 404 } else { 201 };
+        assert_eq!(captured.status(), expected, "{subject}");
+    }
+    let pod = pod_of("storefront");
+    let captured = ic
+        .post(app.url(&format!("/api/v1/incidents/{incident}/evidence")))
+        .json(&json!({"subject": format!("pod/{pod}")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(captured.status(), 201);
+
     let rules = cluster_role_rules();
     let recorded = drill.cluster.access.recorded();
     let mut distinct: Vec<Access> = recorded.into_iter().collect();
@@ -172,6 +207,12 @@ async fn every_request_wheelhouse_makes_is_allowed_by_deploy_rbac_yaml() {
     distinct.dedup();
     let writes = distinct.iter().filter(|a| matches!(a, Access::Resource { verb, .. } if !["get", "list", "watch"].contains(&verb.as_str()))).count();
     assert!(writes >= 8, "the suite made the writes it should: {distinct:?}");
+    for read in ["pods/log", "services", "endpoints"] {
+        assert!(
+            distinct.iter().any(|a| matches!(a, Access::Resource { resource, .. } if resource == read)),
+            "evidence capture read {read}: {distinct:?}"
+        );
+    }
     let refused: Vec<&Access> = distinct.iter().filter(|a| !allowed(&rules, a)).collect();
     assert!(refused.is_empty(), "deploy/rbac.yaml does not allow: {refused:#?}");
 }

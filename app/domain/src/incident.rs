@@ -347,6 +347,43 @@ pub struct DeclarationForm {
     pub alerts: String,
 }
 
+/// The declaration a component's tile prefills: its name and status as the
+/// title, a severity from the status, the category its reasons suggest, and
+/// the reasons as the summary. One click declares it.
+pub fn declaration_for_component(
+    key: &crate::component::ComponentKey,
+    name: &str,
+    status: crate::health::ComponentStatus,
+    reasons: &[(String, String)],
+) -> DeclarationForm {
+    use crate::health::ComponentStatus;
+    let severity = match status {
+        ComponentStatus::MajorOutage => Severity::Sev2,
+        ComponentStatus::PartialOutage => Severity::Sev3,
+        _ => Severity::Sev4,
+    };
+    let what = match status {
+        ComponentStatus::Operational | ComponentStatus::UnderMaintenance => "trouble reported".to_owned(),
+        other => other.label().to_lowercase(),
+    };
+    let details: Vec<&str> = reasons.iter().map(|(_, detail)| detail.as_str()).collect();
+    let category = crate::alert::category_for(&details.join(" "), Some(key));
+    let mut summary: String =
+        reasons.iter().take(20).map(|(subject, detail)| format!("{subject}: {detail}\n")).collect();
+    if reasons.len() > 20 {
+        summary.push_str(&format!("and {} more\n", reasons.len() - 20));
+    }
+    let title: String = format!("{name}: {what}").chars().take(MAX_TITLE_CHARS).collect();
+    DeclarationForm {
+        title,
+        severity: severity.as_str().to_owned(),
+        category: category.as_str().to_owned(),
+        components: vec![key.as_str().to_owned()],
+        summary: summary.trim_end().chars().take(MAX_TEXT_CHARS).collect(),
+        ..DeclarationForm::default()
+    }
+}
+
 /// The neutral public title offered at the first public update: it names the
 /// public components affected and nothing internal.
 pub fn neutral_public_title(public_components: &[String]) -> String {
@@ -416,6 +453,32 @@ impl Declaration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tile_prefills_a_declaration_that_reads_and_parses() {
+        use crate::component::ComponentKey;
+        use crate::health::ComponentStatus;
+        let reasons = vec![("pod shop/checkout-x".to_owned(), "waiting: CrashLoopBackOff".to_owned())];
+        let form = declaration_for_component(
+            &ComponentKey::service(3),
+            "Checkout",
+            ComponentStatus::MajorOutage,
+            &reasons,
+        );
+        assert_eq!(form.title, "Checkout: major outage");
+        assert_eq!(form.severity, "SEV2");
+        assert_eq!(form.components, ["service/3"]);
+        assert_eq!(form.summary, "pod shop/checkout-x: waiting: CrashLoopBackOff");
+        let declaration = Declaration::parse(&form).unwrap();
+        assert_eq!(declaration.category, Category::ApplicationFailure);
+        let node = declaration_for_component(
+            &ComponentKey::node("worker-2"),
+            "worker-2",
+            ComponentStatus::PartialOutage,
+            &[],
+        );
+        assert_eq!((node.severity.as_str(), node.category.as_str()), ("SEV3", "infrastructure_node"));
+    }
 
     fn form() -> DeclarationForm {
         DeclarationForm {

@@ -170,6 +170,13 @@ pub enum Command {
         alert: AlertNotice,
         resolved: bool,
     },
+    /// A responder ticks (or unticks) a step of a playbook's checklist.
+    TickStep {
+        playbook: String,
+        step: usize,
+        text: String,
+        done: bool,
+    },
     /// Break-glass: an admin lets one person plan and confirm the actions that
     /// need a second person, for this incident, saying why.
     WaiveTwoPersonRule {
@@ -274,6 +281,22 @@ pub enum TimelineEvent {
     PublicTitleSet {
         title: String,
     },
+    /// Evidence was captured from the cluster (see [`super::evidence`]); the
+    /// document is kept apart, immutable, with this digest.
+    EvidenceCaptured {
+        evidence: i64,
+        subject: String,
+        sha256: String,
+        bytes: u64,
+        summary: String,
+    },
+    /// A step of a playbook's checklist was ticked or unticked.
+    PlaybookStepTicked {
+        playbook: String,
+        step: usize,
+        text: String,
+        done: bool,
+    },
 }
 
 impl TimelineEvent {
@@ -299,6 +322,8 @@ impl TimelineEvent {
             TimelineEvent::AlertResolved(_) => "alert_resolved",
             TimelineEvent::TwoPersonRuleWaived { .. } => "two_person_rule_waived",
             TimelineEvent::PublicTitleSet { .. } => "public_title_set",
+            TimelineEvent::EvidenceCaptured { .. } => "evidence_captured",
+            TimelineEvent::PlaybookStepTicked { .. } => "playbook_step_ticked",
         }
     }
 
@@ -352,6 +377,17 @@ impl TimelineEvent {
             },
             TimelineEvent::AlertResolved(notice) => format!("Alert {} resolved", notice.name),
             TimelineEvent::PublicTitleSet { title } => format!("Public title: \u{201c}{title}\u{201d}"),
+            TimelineEvent::EvidenceCaptured { evidence, subject, sha256, bytes, summary } => format!(
+                "Evidence #{evidence} captured from {subject}: {summary} (SHA-256 {}…, {} KiB)",
+                sha256.chars().take(12).collect::<String>(),
+                bytes.div_ceil(1024)
+            ),
+            TimelineEvent::PlaybookStepTicked { playbook, step, text, done: true } => {
+                format!("Playbook {playbook}, step {}: done — {text}", step + 1)
+            }
+            TimelineEvent::PlaybookStepTicked { playbook, step, text, done: false } => {
+                format!("Playbook {playbook}, step {}: not done after all — {text}", step + 1)
+            }
             TimelineEvent::TwoPersonRuleWaived { reason } => {
                 format!(
                     "Break-glass: the two-person rule for actions is waived for this incident. Reason: {reason}"
@@ -576,6 +612,12 @@ pub fn decide(state: &IncidentState, actor: &Actor, command: Command) -> Result<
             }
             Ok(vec![TimelineEvent::TwoPersonRuleWaived { reason: reason.into_string() }])
         }
+        Command::TickStep { playbook, step, text, done } => {
+            if !actor.role.satisfies(Role::Responder) {
+                return Err(not_permitted("Viewers cannot tick playbook steps."));
+            }
+            Ok(vec![TimelineEvent::PlaybookStepTicked { playbook, step, text, done }])
+        }
         Command::RecordAlert { alert, resolved } => {
             if !actor.role.satisfies(Role::Alerts) {
                 return Err(not_permitted("Viewers cannot attach alerts."));
@@ -605,7 +647,9 @@ pub fn apply(state: &mut IncidentState, event: &TimelineEvent, at: i64) {
         | TimelineEvent::ActionFailed { .. }
         | TimelineEvent::ActionUndone { .. }
         | TimelineEvent::AlertReceived(_)
-        | TimelineEvent::AlertResolved(_) => {}
+        | TimelineEvent::AlertResolved(_)
+        | TimelineEvent::EvidenceCaptured { .. }
+        | TimelineEvent::PlaybookStepTicked { .. } => {}
         TimelineEvent::TwoPersonRuleWaived { .. } => state.two_person_waived = true,
         TimelineEvent::PublicTitleSet { title } => state.public_title = Some(title.clone()),
         TimelineEvent::Acknowledged => state.acknowledged_at = Some(at),

@@ -36,6 +36,10 @@ pub fn AdminPage() -> impl IntoView {
                 <p>"Edit the stakeholder-update templates for each audience and purpose."</p>
             </section>
             <section class="admin-help">
+                <h2><a href="/admin/playbooks">"Playbooks"</a></h2>
+                <p>"The checklists and suggested actions the incident room offers for known kinds of trouble; edit them or add your own."</p>
+            </section>
+            <section class="admin-help">
                 <h2><a href="/admin/alert-routing">"Alert routing"</a></h2>
                 <p>"Decide which alerts declare an incident by themselves, which go to the inbox and which are kept out of sight."</p>
             </section>

@@ -184,7 +184,13 @@ fn Alert(alert: AlertView, under_way: Vec<OpenIncident>, now: i64) -> impl IntoV
                         <button type="submit">"Acknowledge"</button>
                     </form>
                 })}
-                {(firing && alert.incident.is_none()).then(|| view! { <a class="button primary" href=declare_href>"Declare…"</a> })}
+                {(firing && alert.incident.is_none()).then(|| view! {
+                    <form method="post" action="/incidents/declare-now" class="inline"><CsrfField />
+                        <input type="hidden" name="alerts" value=id.to_string() />
+                        <button type="submit" class="primary">"Declare now"</button>
+                    </form>
+                    <a class="button" href=declare_href>"Declare with details…"</a>
+                })}
                 {(firing && !attachable.is_empty()).then(|| view! {
                     <form method="post" action=format!("/alerts/{id}/attach") class="inline"><CsrfField />
                         <label for=format!("attach-{id}")>"Attach to"</label>

@@ -2,8 +2,10 @@
 //! words, why (on expand), since when, and whether the data is current.
 
 use super::incidents::{SeverityBadge, update_due_text};
+use crate::components::csrf::CsrfField;
 use crate::components::guard::Guarded;
 use crate::components::status::{ConnectionIndicator, StatusBadge, since_text, status_class};
+use crate::domain::health::ComponentStatus;
 use crate::incidents::{IncidentList, load_incidents};
 use crate::live::{ComponentTile, DashboardData, TileGroup, load_dashboard, refresh_live};
 use leptos::prelude::*;
@@ -120,7 +122,15 @@ fn Tile(tile: ComponentTile, now: i64) -> impl IntoView {
                 <StatusBadge status=tile.status />
             </header>
             <p class="since">{since_text(tile.since, now)}</p>
-            <a class="declare-link" href=format!("/incidents/new?component={}", tile.key)>"Declare an incident"</a>
+            {(tile.status != ComponentStatus::Operational).then(|| view! {
+                <form method="post" action="/incidents/declare-now" class="declare-now"><CsrfField />
+                    <input type="hidden" name="component" value=tile.key.to_string() />
+                    <button type="submit" class="primary">"Declare now"</button>
+                </form>
+            })}
+            <a class="declare-link" href=format!("/incidents/new?component={}", tile.key)>
+                {if tile.status == ComponentStatus::Operational { "Declare an incident" } else { "Declare with details…" }}
+            </a>
             {(!tile.description.is_empty()).then(|| view! { <p class="description">{tile.description}</p> })}
             {(reasons > 0).then(|| view! {
                 <details>

@@ -11,7 +11,8 @@ use crate::domain::action::ActionStatus;
 use crate::domain::incident::{IncidentRole, Phase, PublicStatus, Severity};
 use crate::domain::role::Role;
 use crate::incidents::{
-    ActionView, Choice, IncidentRoom, IncidentView, Pickers, TimelineLine, duration_text, load_incident_room,
+    ActionView, Choice, EvidenceLine, GuidanceView, IncidentRoom, IncidentView, Pickers, SuggestionView,
+    TimelineLine, duration_text, load_incident_room,
 };
 use crate::live::refresh_live;
 use crate::page_context::PageContext;
@@ -58,9 +59,11 @@ fn Room(room: IncidentRoom) -> impl IntoView {
         })}
         <div class="room">
             <div class="room-main">
+                <Guidance id guidance=room.guidance resolved=incident.resolved_at.is_some() />
                 <Controls incident=incident.clone() />
                 <UpdateComposer id draft=feedback.clone().and_then(|f| f.update) public_title=incident.public_title.clone() public_title_set=incident.public_title_set />
-                <Actions id actions=room.actions pickers=room.pickers form_key=room.form_key waived=incident.two_person_waived resolved=incident.resolved_at.is_some() />
+                <Actions id actions=room.actions pickers=room.pickers.clone() form_key=room.form_key waived=incident.two_person_waived resolved=incident.resolved_at.is_some() />
+                <Evidence id evidence=room.evidence pickers=room.pickers.clone() />
                 <NoteComposer id typed=feedback.and_then(|f| f.note).unwrap_or_default() />
                 <Timeline lines=room.timeline />
             </div>
@@ -69,6 +72,127 @@ fn Room(room: IncidentRoom) -> impl IntoView {
                 <Roles incident people=room.people />
             </aside>
         </div>
+    }
+}
+
+/// The matched playbooks, best first: what matched, the suggested actions (the
+/// top one as the primary button: one click plans it and shows its dry run),
+/// and the checklist, each step ticked on the timeline.
+#[component]
+fn Guidance(id: i64, guidance: Vec<GuidanceView>, resolved: bool) -> impl IntoView {
+    if guidance.is_empty() {
+        return ().into_any();
+    }
+    let mut first = true;
+    view! {
+        <section class="guidance" id="guidance" aria-label="Playbooks">
+            <h2>"Playbooks and suggested actions"</h2>
+            {guidance.into_iter().map(|g| {
+                let top = std::mem::take(&mut first);
+                view! { <PlaybookCard id playbook=g top resolved /> }
+            }).collect_view()}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn PlaybookCard(id: i64, playbook: GuidanceView, top: bool, resolved: bool) -> impl IntoView {
+    let book = playbook.id.clone();
+    view! {
+        <article class="playbook" id=format!("playbook-{}", playbook.id) data-playbook=playbook.id.clone()>
+            <h3>{playbook.title.clone()}</h3>
+            <p class="matched">{format!("Matched on: {}", playbook.matched_by.join("; "))}</p>
+            {(!playbook.summary.is_empty()).then(|| view! { <p class="summary">{playbook.summary.clone()}</p> })}
+            {(!playbook.suggestions.is_empty() && !resolved).then(|| view! {
+                <ul class="suggestions">
+                    {playbook.suggestions.into_iter().enumerate().map(|(n, s)| view! {
+                        <li><Suggestion id suggestion=s primary=top && n == 0 /></li>
+                    }).collect_view()}
+                </ul>
+            })}
+            <ol class="checklist">
+                {playbook.steps.into_iter().map(|step| {
+                    let book = book.clone();
+                    view! {
+                        <li class:done=step.done>
+                            <form method="post" action=format!("/incidents/{id}/playbook-steps")><CsrfField />
+                                <input type="hidden" name="playbook" value=book />
+                                <input type="hidden" name="step" value=step.index.to_string() />
+                                <input type="hidden" name="done" value=(!step.done).to_string() />
+                                <button type="submit" class="tick" aria-pressed=step.done.to_string()
+                                    title=if step.done { "Mark as not done" } else { "Mark as done" }>
+                                    {if step.done { "☑" } else { "☐" }}
+                                </button>
+                                " "{step.text}
+                            </form>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+        </article>
+    }
+}
+
+/// One suggested action: a button that plans it and runs its dry run, or a
+/// link to the action already planned for it.
+#[component]
+fn Suggestion(id: i64, suggestion: SuggestionView, primary: bool) -> impl IntoView {
+    if let Some((action, status)) = suggestion.action {
+        return view! {
+            <p class="suggested planned">
+                {suggestion.title.clone()}" — "
+                <a href=format!("#action-{action}")>{format!("action #{action}: {}", status.as_str())}</a>
+            </p>
+        }
+        .into_any();
+    }
+    let form = suggestion.form;
+    view! {
+        <form method="post" action=format!("/incidents/{id}/actions") class="suggested"><CsrfField />
+            <input type="hidden" name="action" value=form.action />
+            <input type="hidden" name="node" value=form.node />
+            <input type="hidden" name="workload" value=form.workload />
+            <input type="hidden" name="pod" value=form.pod />
+            <input type="hidden" name="namespace" value=form.namespace />
+            <input type="hidden" name="replicas" value=form.replicas />
+            <button type="submit" class:primary=primary>{suggestion.title}</button>
+            <small>" (plans it and shows the dry run; nothing changes until you confirm)"</small>
+        </form>
+    }
+    .into_any()
+}
+
+/// Evidence captured for the incident, and the button that captures more.
+#[component]
+fn Evidence(id: i64, evidence: Vec<EvidenceLine>, pickers: Pickers) -> impl IntoView {
+    view! {
+        <section class="evidence" id="evidence">
+            <h2>"Evidence"</h2>
+            {evidence.is_empty().then(|| view! {
+                <p class="info">"Nothing captured yet. Wheelhouse captures the affected workloads and nodes when an incident is declared."</p>
+            })}
+            <ul class="evidence-list">
+                {evidence.into_iter().map(|e| view! {
+                    <li id=format!("evidence-{}", e.id) data-evidence=e.id data-sha256=e.sha256.clone()>
+                        <strong>{format!("#{} {}", e.id, e.subject)}</strong>
+                        {format!(" — {} UTC by {}, {} KiB, SHA-256 {}… ", clock(e.captured_at), e.captured_by, e.bytes.div_ceil(1024), e.sha256.chars().take(12).collect::<String>())}
+                        <a href=format!("/incidents/{id}/evidence/{}", e.id)>"Read"</a>" · "
+                        <a href=format!("/api/v1/incidents/{id}/evidence/{}", e.id) download="">"Download (JSON)"</a>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <form method="post" action=format!("/incidents/{id}/evidence") class="capture"><CsrfField />
+                <label for="capture-subject">"Capture evidence from"</label>
+                <select id="capture-subject" name="subject" required>
+                    <optgroup label="Workloads">{pickers.workloads.into_iter().map(|c| view! { <option value=c.value>{c.label}</option> }).collect_view()}</optgroup>
+                    <optgroup label="Pods">{pickers.pods.into_iter().map(|c| view! { <option value=format!("pod/{}", c.value)>{c.label}</option> }).collect_view()}</optgroup>
+                    <optgroup label="Nodes">{pickers.nodes.into_iter().map(|c| view! { <option value=format!("node/{}", c.value)>{c.label}</option> }).collect_view()}</optgroup>
+                    <option value="control-plane">"The control plane"</option>
+                </select>
+                <button type="submit">"Capture evidence"</button>
+            </form>
+        </section>
     }
 }
 

@@ -120,7 +120,52 @@ impl Actuator {
                 changes.extend(plan.skipped.iter().map(|p| format!("pod {p}: left in place")));
                 Ok(DryRun { changes, pods: plan.evict.len() })
             }
-            _ => self.run(spec, true).await.map(|done| DryRun { changes: vec![done.result], pods: 0 }),
+            _ => {
+                let done = self.run(spec, true).await?;
+                let pods = self.pods_touched(spec, &done).await;
+                Ok(DryRun { changes: vec![done.result], pods })
+            }
+        }
+    }
+
+    /// The pods an action replaces, starts or stops: all of a workload's for a
+    /// rollback or restart, the difference for a scale, one for a pod action.
+    async fn pods_touched(&self, spec: &ActionSpec, done: &Done) -> usize {
+        let replicas = |kind: WorkloadKind, namespace: &ObjectName, name: &ObjectName| {
+            let client = self.client.clone();
+            let (namespace, name) = (namespace.to_string(), name.to_string());
+            async move {
+                let count = match kind {
+                    WorkloadKind::Deployment => Api::<Deployment>::namespaced(client, &namespace)
+                        .get(&name)
+                        .await
+                        .ok()
+                        .and_then(|d| d.spec.and_then(|s| s.replicas)),
+                    WorkloadKind::StatefulSet => Api::<StatefulSet>::namespaced(client, &namespace)
+                        .get(&name)
+                        .await
+                        .ok()
+                        .and_then(|s| s.spec.and_then(|s| s.replicas)),
+                    WorkloadKind::DaemonSet => Api::<DaemonSet>::namespaced(client, &namespace)
+                        .get(&name)
+                        .await
+                        .ok()
+                        .and_then(|d| d.status.map(|s| s.desired_number_scheduled)),
+                };
+                usize::try_from(count.unwrap_or(0)).unwrap_or(0)
+            }
+        };
+        match spec {
+            ActionSpec::Rollback { namespace, name } | ActionSpec::RollbackTo { namespace, name, .. } => {
+                replicas(WorkloadKind::Deployment, namespace, name).await
+            }
+            ActionSpec::Restart { kind, namespace, name } => replicas(*kind, namespace, name).await,
+            ActionSpec::Scale { replicas: to, .. } => match &done.undo {
+                Some(ActionSpec::Scale { replicas: from, .. }) => from.get().abs_diff(to.get()) as usize,
+                _ => 0,
+            },
+            ActionSpec::IsolatePod { .. } | ActionSpec::DeletePod { .. } | ActionSpec::ReleasePod { .. } => 1,
+            _ => 0,
         }
     }
 
@@ -382,6 +427,19 @@ impl Actuator {
                 },
             });
         };
+        let images = |template: Option<&k8s_openapi::api::core::v1::PodTemplateSpec>| -> Vec<String> {
+            template
+                .and_then(|t| t.spec.as_ref())
+                .map(|s| s.containers.iter().map(|c| c.image.clone().unwrap_or_default()).collect())
+                .unwrap_or_default()
+        };
+        let now_images = images(deployment.spec.as_ref().map(|s| &s.template));
+        let then_images = images(replicaset.spec.as_ref().and_then(|s| s.template.as_ref()));
+        let image_change = if now_images == then_images {
+            String::new()
+        } else {
+            format!(" (image {} → {})", now_images.join(", "), then_images.join(", "))
+        };
         let mut template = serde_json::to_value(replicaset.spec.as_ref().and_then(|s| s.template.clone()))
             .unwrap_or(Value::Null);
         if let Some(labels) = template.pointer_mut("/metadata/labels").and_then(Value::as_object_mut) {
@@ -401,7 +459,7 @@ impl Actuator {
         let would = if dry_run { "would be " } else { "" };
         Ok(Done {
             result: format!(
-                "Deployment {namespace}/{name} {would}rolled from revision {current} back to the template of revision {revision}."
+                "Deployment {namespace}/{name} {would}rolled from revision {current} back to the template of revision {revision}{image_change}."
             ),
             undo: Some(ActionSpec::RollbackTo {
                 namespace: namespace.clone(),

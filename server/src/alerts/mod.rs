@@ -212,6 +212,16 @@ impl Alerts {
         Ok(context)
     }
 
+    /// The names of the alerts attached to an incident (what playbooks match on).
+    pub async fn names_for_incident(&self, incident_id: i64) -> Result<Vec<String>, DbError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT name FROM alerts WHERE incident_id = $1 ORDER BY name")
+                .bind(incident_id)
+                .fetch_all(&self.db.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
+    }
+
     pub async fn get(&self, id: i64) -> Result<Option<AlertRecord>, DbError> {
         let row: Option<AlertRow> = sqlx::query_as(&format!("{SELECT_ALERT} WHERE id = $1"))
             .bind(id)

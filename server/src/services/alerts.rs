@@ -234,6 +234,12 @@ pub trait ClusterDirectory: Send + Sync + 'static {
         pod: &str,
     ) -> Option<(WorkloadKind, String, BTreeMap<String, String>)>;
     fn node_exists(&self, name: &str) -> bool;
+    /// The workloads in `namespace` whose labels `selector` matches (a service component's).
+    fn workloads_matching(
+        &self,
+        namespace: &str,
+        selector: &domain::label_selector::LabelSelector,
+    ) -> Vec<(WorkloadKind, String)>;
 }
 
 impl ClusterDirectory for crate::cluster::watch::Live {
@@ -256,6 +262,17 @@ impl ClusterDirectory for crate::cluster::watch::Live {
 
     fn node_exists(&self, name: &str) -> bool {
         self.read().nodes.contains_key(name)
+    }
+
+    fn workloads_matching(
+        &self,
+        namespace: &str,
+        selector: &domain::label_selector::LabelSelector,
+    ) -> Vec<(WorkloadKind, String)> {
+        let mut found: Vec<(WorkloadKind, String)> =
+            self.read().matching(namespace, selector).into_iter().map(|w| (w.kind, w.name.clone())).collect();
+        found.sort();
+        found
     }
 }
 
@@ -487,6 +504,7 @@ impl Services {
             self.record_alert(actor, id, alert, false).await?;
         }
         tracing::info!(incident.id = id, alerts = alerts.len(), "incident declared from alerts");
+        self.capture_on_declaration(id);
         Ok(id)
     }
 

@@ -138,7 +138,7 @@ pub struct Page<T> {
 const MAX_DECLARED_ALERTS: usize = 500;
 
 /// The alert ids a declaration names (comma-separated).
-fn alert_ids(raw: &str) -> Result<Vec<i64>, FieldError> {
+pub(super) fn alert_ids(raw: &str) -> Result<Vec<i64>, FieldError> {
     let ids: Vec<i64> = raw
         .split(',')
         .map(str::trim)
@@ -247,6 +247,7 @@ impl Services {
         if !alerts.is_empty() {
             self.attach_declared(principal, id, &alerts).await?;
         }
+        self.capture_on_declaration(id);
         Ok(id)
     }
 

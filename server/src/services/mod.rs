@@ -1,7 +1,8 @@
 //! The service layer: one function per use case (declare, transition, assign a
 //! role, add a note, render and publish an update, save a template, plan,
 //! preview, confirm and undo an action, administer components, tokens and
-//! webhooks, and the reads beside them).
+//! webhooks, capture evidence, match playbooks and tick their steps, and the
+//! reads beside them).
 //!
 //! Each takes the acting [`Principal`] and input, parses the input into domain
 //! values, applies the domain rules through the ports, and answers domain
@@ -14,6 +15,7 @@ pub mod admin;
 pub mod alerts;
 pub mod components;
 mod error;
+pub mod evidence;
 pub mod incidents;
 pub mod ports;
 pub mod updates;
@@ -79,6 +81,11 @@ pub struct Services {
     pub alert_settings: AlertSettings,
     /// Alert deliveries route one at a time (see `alerts::ingest`).
     pub alert_routing: Arc<tokio::sync::Mutex<()>>,
+    /// Captured evidence, kept immutable.
+    pub evidence: crate::evidence::EvidenceStore,
+    /// What reads evidence from the cluster.
+    pub evidence_source: Arc<dyn ports::EvidenceSource>,
+    pub playbooks: crate::playbooks::Playbooks,
 }
 
 /// How alerts are handled, from the configuration.

@@ -212,3 +212,25 @@ impl ClusterActuator for Actuator {
         Actuator::execute(self, spec, progress).await
     }
 }
+
+/// What reads evidence from the cluster (reads only; the actuator is the only writer).
+#[async_trait::async_trait]
+pub trait EvidenceSource: Send + Sync + 'static {
+    /// Captures `subject` at `now`; fails only when the subject itself cannot be read.
+    async fn capture(
+        &self,
+        subject: &domain::evidence::Subject,
+        now: i64,
+    ) -> ActResult<domain::evidence::Evidence>;
+}
+
+#[async_trait::async_trait]
+impl EvidenceSource for crate::evidence::capture::KubeEvidence {
+    async fn capture(
+        &self,
+        subject: &domain::evidence::Subject,
+        now: i64,
+    ) -> ActResult<domain::evidence::Evidence> {
+        crate::evidence::capture::KubeEvidence::capture(self, subject, now).await
+    }
+}

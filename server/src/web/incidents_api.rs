@@ -142,9 +142,12 @@ pub(super) fn page_response<T: Serialize>(
         super::updates::api_templates, super::updates::api_save_template,
         super::alerts_api::alertmanager, super::alerts_api::generic, super::alerts_api::list,
         super::alerts_api::get_one, super::alerts_api::acknowledge, super::alerts_api::silence,
-        super::alerts_api::attach
+        super::alerts_api::attach,
+        super::evidence::api_capture, super::evidence::api_list, super::evidence::api_document,
+        super::evidence::api_guidance, super::evidence::api_tick, super::evidence::api_playbooks,
+        super::evidence::api_save_playbook
     ),
-    components(schemas(ApiError, ApiErrorDetail, IncidentDto, TimelineEntryDto, IncidentChange, ActionDto, super::dto::PreviewDto, super::dto::AffectedComponentDto, super::dto::RoleHolderDto, super::dto::AlertDto, super::dto::IntakeDto)),
+    components(schemas(ApiError, ApiErrorDetail, IncidentDto, TimelineEntryDto, IncidentChange, ActionDto, super::dto::PreviewDto, super::dto::AffectedComponentDto, super::dto::RoleHolderDto, super::dto::AlertDto, super::dto::IntakeDto, super::evidence::EvidenceDto)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
@@ -152,7 +155,8 @@ pub(super) fn page_response<T: Serialize>(
         (name = "incidents", description = "Incidents, their roles and their timeline"),
         (name = "actions", description = "Containment actions: plan, preview, confirm, undo"),
         (name = "updates", description = "Stakeholder updates and their templates"),
-        (name = "alerts", description = "Alerts in: Alertmanager and generic intake, and the inbox")
+        (name = "alerts", description = "Alerts in: Alertmanager and generic intake, and the inbox"),
+        (name = "evidence", description = "Evidence from the cluster, playbooks and their suggested actions")
     )
 )]
 pub struct ApiDoc;

@@ -12,6 +12,7 @@ pub mod context;
 pub mod cross_site;
 pub mod dto;
 pub mod error;
+pub mod evidence;
 pub mod extract;
 pub mod incidents_api;
 pub mod incidents_forms;
@@ -215,6 +216,16 @@ pub const MUTATING_ROUTES: &[MutatingRoute] = {
         needs("/admin/alert-routing", Admin, || post(alerts_forms::add_rule)),
         needs("/admin/alert-routing/{id}/delete", Admin, || post(alerts_forms::delete_rule)),
         needs("/admin/alert-routing/reset", Admin, || post(alerts_forms::reset_rules)),
+        needs("/incidents/declare-now", Responder, || post(evidence::form_declare_now)),
+        needs("/incidents/{id}/evidence", Responder, || post(evidence::form_capture)),
+        needs("/incidents/{id}/playbook-steps", Responder, || post(evidence::form_tick)),
+        needs("/api/v1/incidents/{id}/evidence", Responder, || {
+            post(evidence::api_capture).get(evidence::api_list)
+        }),
+        needs("/api/v1/incidents/{id}/playbook-steps", Responder, || post(evidence::api_tick)),
+        needs("/admin/playbooks", Admin, || post(evidence::form_save_playbook)),
+        needs("/admin/playbooks/{id}/reset", Admin, || post(evidence::form_reset_playbook)),
+        needs("/api/v1/playbooks", Admin, || post(evidence::api_save_playbook).get(evidence::api_playbooks)),
     ]
 };
 
@@ -255,6 +266,9 @@ pub fn router(
         .route("/api/v1/incidents/{id}/timeline", get(incidents_api::timeline))
         .route("/api/v1/incidents/{id}/actions/{action}", get(actions_api::get_one))
         .route("/api/v1/alerts/{id}", get(alerts_api::get_one))
+        .route("/api/v1/incidents/{id}/evidence/{evidence}", get(evidence::api_document))
+        .route("/api/v1/incidents/{id}/guidance", get(evidence::api_guidance))
+        .route("/incidents/{id}/evidence/{evidence}", get(evidence::page_report))
         .route("/api/v1/templates", get(updates::api_templates))
         .route("/status", get(status::page))
         .route("/status/history", get(status::history))

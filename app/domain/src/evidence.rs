@@ -405,10 +405,11 @@ impl Evidence {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Signal {
-    CrashLoopBackOff,
-    ImagePullFailure,
+    // In order of how much a finding explains: an OOM kill explains the crash loop it causes.
     OomKilled,
+    ImagePullFailure,
     FailedScheduling,
+    CrashLoopBackOff,
     NodeNotReady,
     NodePressure,
     ControlPlaneCheckFailing,
@@ -453,8 +454,8 @@ pub struct Finding {
     pub detail: String,
 }
 
-/// What the evidence shows, in order of how much it explains (waiting
-/// reasons first, storms and endpoints last).
+/// What the evidence shows, in order of how much it explains (the signals'
+/// order: an OOM kill before the crash loop it causes; storms and endpoints last).
 pub fn findings(evidence: &Evidence) -> Vec<Finding> {
     let mut found = Vec::new();
     let mut push = |signal: Signal, subject: String, detail: String| {

@@ -482,6 +482,20 @@ mod tests {
     }
 
     #[test]
+    fn a_crash_loop_caused_by_oom_kills_leads_with_the_oom_playbook() {
+        let mut evidence = checkout(10 * 60_000, "CrashLoopBackOff");
+        evidence.pods[0].containers[0].last_termination =
+            Some(Termination { reason: "OOMKilled".into(), exit_code: 137, finished_at: None });
+        let books = [
+            playbook("crash-loop", vec![Signal::CrashLoopBackOff], &[], vec![Suggest::Rollback]),
+            playbook("oom", vec![Signal::OomKilled], &[], vec![Suggest::ScaleUp]),
+        ];
+        let ids: Vec<String> =
+            guide(&books, &[], &[evidence], NOW).into_iter().map(|g| g.playbook.id).collect();
+        assert_eq!(ids, ["oom", "crash-loop"]);
+    }
+
+    #[test]
     fn playbooks_are_checked_for_what_serde_cannot_see() {
         let mut book = playbook("Crash Loop", vec![Signal::CrashLoopBackOff], &[], vec![]);
         assert!(book.check().unwrap_err().message.starts_with("id:"));

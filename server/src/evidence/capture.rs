@@ -443,7 +443,8 @@ impl KubeEvidence {
             .pods
             .iter()
             .flat_map(|pod| {
-                pod.containers.iter().filter(|c| c.restarts > 0 || c.waiting.is_some()).map(|c| {
+                // A container that never ran (an image that cannot be pulled) has no output yet.
+                pod.containers.iter().filter(|c| c.restarts > 0 || c.last_termination.is_some()).map(|c| {
                     (pod.namespace.clone(), pod.name.clone(), c.name.clone(), c.last_termination.is_some())
                 })
             })

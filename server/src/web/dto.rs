@@ -105,12 +105,23 @@ pub struct TimelineEntryDto {
     actor: String,
     /// declared, acknowledged, severity_changed, status_changed, phase_changed, role_assigned,
     /// role_removed, command_handed_over, note, reopened, update_posted, action_planned,
-    /// action_executed, action_failed or action_undone.
+    /// action_executed, action_failed, action_undone, alert_received, alert_resolved,
+    /// two_person_rule_waived, public_title_set, evidence_captured or playbook_step_ticked.
     kind: String,
     /// The entry in a sentence.
     text: String,
     /// A note recorded as a decision.
     decision: bool,
+    /// For `evidence_captured`: which capture, and the SHA-256 of its document as downloaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<EvidenceRefDto>,
+}
+
+/// A capture named on the timeline.
+#[derive(Serialize, ToSchema)]
+pub struct EvidenceRefDto {
+    id: i64,
+    sha256: String,
 }
 
 impl From<&TimelineEntry> for TimelineEntryDto {
@@ -122,6 +133,12 @@ impl From<&TimelineEntry> for TimelineEntryDto {
             kind: entry.event.kind().to_owned(),
             text: entry.event.describe(),
             decision: matches!(entry.event, TimelineEvent::Note { decision: true, .. }),
+            evidence: match &entry.event {
+                TimelineEvent::EvidenceCaptured { evidence, sha256, .. } => {
+                    Some(EvidenceRefDto { id: *evidence, sha256: sha256.clone() })
+                }
+                _ => None,
+            },
         }
     }
 }

@@ -147,7 +147,7 @@ pub(super) fn page_response<T: Serialize>(
         super::evidence::api_guidance, super::evidence::api_tick, super::evidence::api_playbooks,
         super::evidence::api_save_playbook
     ),
-    components(schemas(ApiError, ApiErrorDetail, IncidentDto, TimelineEntryDto, IncidentChange, ActionDto, super::dto::PreviewDto, super::dto::AffectedComponentDto, super::dto::RoleHolderDto, super::dto::AlertDto, super::dto::IntakeDto, super::evidence::EvidenceDto)),
+    components(schemas(ApiError, ApiErrorDetail, IncidentDto, TimelineEntryDto, IncidentChange, ActionDto, super::dto::PreviewDto, super::dto::AffectedComponentDto, super::dto::RoleHolderDto, super::dto::AlertDto, super::dto::IntakeDto, super::dto::EvidenceRefDto, super::evidence::EvidenceDto)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(

@@ -67,4 +67,10 @@ test('a responder goes from the red Checkout tile to a confirmed rollback in thr
     (await tile.locator('.badge').getAttribute('data-status')) === 'operational', 90_000);
   await page.goto(room);
   assert.match(await page.locator('#timeline').textContent(), /Evidence #\d+ captured from deployment shop\/checkout/);
+
+  // The checklist: a tick is recorded on the timeline.
+  const firstStep = page.locator('.guidance .playbook').first().locator('.checklist li').first();
+  await Promise.all([page.waitForLoadState('load'), firstStep.getByRole('button', { name: 'Mark done' }).click()]);
+  await waitFor('the tick on the timeline', async () => /Playbook crash-loop, step 1: done/.test(await page.locator('#timeline').textContent()));
+  assert.equal(await page.locator('.guidance .playbook').first().locator('.checklist li').first().getAttribute('class'), 'done');
 });

@@ -120,11 +120,10 @@ fn PlaybookCard(id: i64, playbook: GuidanceView, top: bool, resolved: bool) -> i
                                 <input type="hidden" name="playbook" value=book />
                                 <input type="hidden" name="step" value=step.index.to_string() />
                                 <input type="hidden" name="done" value=(!step.done).to_string() />
-                                <button type="submit" class="tick" aria-pressed=step.done.to_string()
-                                    title=if step.done { "Mark as not done" } else { "Mark as done" }>
-                                    {if step.done { "☑" } else { "☐" }}
+                                <span class="step">{step.text}</span>" "
+                                <button type="submit" class="tick" aria-pressed=step.done.to_string()>
+                                    {if step.done { "Done — undo" } else { "Mark done" }}
                                 </button>
-                                " "{step.text}
                             </form>
                         </li>
                     }

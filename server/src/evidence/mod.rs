@@ -27,17 +27,34 @@ pub struct EvidenceRecord {
 }
 
 const COLUMNS: &str = "id, incident_id, subject, captured_at, captured_by, sha256, bytes";
-type Row = (i64, i64, String, i64, String, String, i64);
 
-fn from_row((id, incident_id, subject, captured_at, captured_by, sha256, bytes): Row) -> EvidenceRecord {
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    incident_id: i64,
+    subject: String,
+    captured_at: i64,
+    captured_by: String,
+    sha256: String,
+    bytes: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct DocumentRow {
+    #[sqlx(flatten)]
+    record: Row,
+    document: String,
+}
+
+fn from_row(row: Row) -> EvidenceRecord {
     EvidenceRecord {
-        id,
-        incident_id,
-        subject,
-        captured_at,
-        captured_by,
-        sha256,
-        bytes: u64::try_from(bytes).unwrap_or(0),
+        id: row.id,
+        incident_id: row.incident_id,
+        subject: row.subject,
+        captured_at: row.captured_at,
+        captured_by: row.captured_by,
+        sha256: row.sha256,
+        bytes: u64::try_from(row.bytes).unwrap_or(0),
     }
 }
 
@@ -128,16 +145,14 @@ impl EvidenceStore {
         incident_id: i64,
         id: i64,
     ) -> Result<Option<(EvidenceRecord, String)>, IncidentError> {
-        let row: Option<(i64, i64, String, i64, String, String, i64, String)> = sqlx::query_as(&format!(
+        let row: Option<DocumentRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS}, document FROM evidence WHERE incident_id = $1 AND id = $2"
         ))
         .bind(incident_id)
         .bind(id)
         .fetch_optional(&self.db.pool)
         .await?;
-        Ok(row.map(|(id, incident, subject, at, by, sha, bytes, document)| {
-            (from_row((id, incident, subject, at, by, sha, bytes)), document)
-        }))
+        Ok(row.map(|row| (from_row(row.record), row.document)))
     }
 
     /// The newest capture of each subject, read back (what playbooks match on).

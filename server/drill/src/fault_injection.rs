@@ -108,11 +108,18 @@ const SELECTOR_NOTE: &str = "drill.wheelhouse.dev/previous-selector";
 /// More CPU than any drill node has.
 const TOO_MUCH_CPU: &str = "64";
 
-fn annotation<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
-    object.pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1"))).and_then(Value::as_str)
+/// Removes the note a fault left on `object`, answering what it held.
+fn take_note(object: &mut Value, key: &str) -> Option<String> {
+    object["metadata"]["annotations"].as_object_mut()?.remove(key)?.as_str().map(str::to_owned)
 }
 
 impl DrillCluster {
+    fn service(&self, namespace: &str, name: &str) -> Result<Value, FaultError> {
+        self.store
+            .get(SERVICES, namespace, name)
+            .map_err(|_| FaultError::NotFound(format!("service {namespace}/{name}")))
+    }
+
     fn deployment(&self, namespace: &str, name: &str) -> Result<Value, FaultError> {
         self.store
             .get(DEPLOYMENTS, namespace, name)
@@ -279,10 +286,7 @@ impl DrillCluster {
             }
             FaultKind::NoEndpoints => {
                 let (ns, name) = service_target(&request.target)?;
-                let mut service = self
-                    .store
-                    .get(SERVICES, &ns, &name)
-                    .map_err(|_| FaultError::NotFound(format!("service {ns}/{name}")))?;
+                let mut service = self.service(&ns, &name)?;
                 let selector = service.pointer("/spec/selector").cloned().unwrap_or(json!({}));
                 let Some(map) = selector.as_object().filter(|m| !m.is_empty()) else {
                     return Err(FaultError::NotFound(format!("a selector on service {ns}/{name}")));
@@ -390,32 +394,23 @@ impl DrillCluster {
             FaultKind::InsufficientResources => {
                 let (ns, name) = deployment_target("insufficient-resources", &request.target)?;
                 let mut deploy = self.deployment(&ns, &name)?;
-                let Some(before) = annotation(&deploy, REQUEST_NOTE).map(str::to_owned) else {
+                let Some(before) = take_note(&mut deploy, REQUEST_NOTE) else {
                     return Ok(format!("deployment {ns}/{name} has no raised request to undo"));
                 };
                 deploy["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] =
                     json!(before);
-                if let Some(annotations) = deploy["metadata"]["annotations"].as_object_mut() {
-                    annotations.remove(REQUEST_NOTE);
-                }
                 self.save(DEPLOYMENTS, &ns, &name, deploy, false)?;
                 Ok(format!("deployment {ns}/{name} requests {before} CPU again"))
             }
             FaultKind::NoEndpoints => {
                 let (ns, name) = service_target(&request.target)?;
-                let mut service = self
-                    .store
-                    .get(SERVICES, &ns, &name)
-                    .map_err(|_| FaultError::NotFound(format!("service {ns}/{name}")))?;
-                let Some(before) =
-                    annotation(&service, SELECTOR_NOTE).and_then(|s| serde_json::from_str::<Value>(s).ok())
+                let mut service = self.service(&ns, &name)?;
+                let Some(before) = take_note(&mut service, SELECTOR_NOTE)
+                    .and_then(|s| serde_json::from_str::<Value>(&s).ok())
                 else {
                     return Ok(format!("service {ns}/{name} has no changed selector to undo"));
                 };
                 service["spec"]["selector"] = before;
-                if let Some(annotations) = service["metadata"]["annotations"].as_object_mut() {
-                    annotations.remove(SELECTOR_NOTE);
-                }
                 self.save(SERVICES, &ns, &name, service, false)?;
                 Ok(format!("service {ns}/{name} selects its pods again"))
             }

@@ -145,6 +145,58 @@ fn event_evidence(event: &Event) -> EventEvidence {
     }
 }
 
+/// What a capture reads of a workload of any kind.
+struct WorkloadRead {
+    meta: ObjectMeta,
+    selector: BTreeMap<String, String>,
+    template: Option<PodTemplateSpec>,
+    desired: i32,
+    ready: i32,
+}
+
+async fn read_workload(
+    client: &kube::Client,
+    kind: WorkloadKind,
+    namespace: &str,
+    name: &str,
+) -> Result<WorkloadRead, ActionFailure> {
+    Ok(match kind {
+        WorkloadKind::Deployment => {
+            let d =
+                Api::<Deployment>::namespaced(client.clone(), namespace).get(name).await.map_err(failure)?;
+            WorkloadRead {
+                selector: match_labels(d.spec.as_ref().map(|s| &s.selector)),
+                template: d.spec.as_ref().map(|s| s.template.clone()),
+                desired: d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+                ready: d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
+                meta: d.metadata,
+            }
+        }
+        WorkloadKind::StatefulSet => {
+            let s =
+                Api::<StatefulSet>::namespaced(client.clone(), namespace).get(name).await.map_err(failure)?;
+            WorkloadRead {
+                selector: match_labels(s.spec.as_ref().map(|s| &s.selector)),
+                template: s.spec.as_ref().map(|s| s.template.clone()),
+                desired: s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+                ready: s.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
+                meta: s.metadata,
+            }
+        }
+        WorkloadKind::DaemonSet => {
+            let d =
+                Api::<DaemonSet>::namespaced(client.clone(), namespace).get(name).await.map_err(failure)?;
+            WorkloadRead {
+                selector: match_labels(d.spec.as_ref().map(|s| &s.selector)),
+                template: d.spec.as_ref().map(|s| s.template.clone()),
+                desired: d.status.as_ref().map_or(0, |s| s.desired_number_scheduled),
+                ready: d.status.as_ref().map_or(0, |s| s.number_ready),
+                meta: d.metadata,
+            }
+        }
+    })
+}
+
 impl KubeEvidence {
     /// Captures `subject` at `now`. Fails only when the subject itself cannot be read.
     pub async fn capture(&self, subject: &Subject, now: i64) -> Result<Evidence, ActionFailure> {
@@ -190,72 +242,19 @@ impl KubeEvidence {
         name: &str,
     ) -> Result<(), ActionFailure> {
         let client = self.client.clone();
-        // Spec, selector and counts; the Deployment's revision and uid for its history.
-        let (spec, uid, revision, change_cause) = match kind {
-            WorkloadKind::Deployment => {
-                let d = Api::<Deployment>::namespaced(client.clone(), namespace)
-                    .get(name)
-                    .await
-                    .map_err(failure)?;
-                let spec = d.spec.as_ref();
-                let (labels, containers) = template_parts(spec.map(|s| &s.template));
-                let status = d.status.as_ref();
-                (
-                    (
-                        match_labels(spec.map(|s| &s.selector)),
-                        labels,
-                        containers,
-                        spec.and_then(|s| s.replicas).unwrap_or(1),
-                        status.and_then(|s| s.ready_replicas).unwrap_or(0),
-                    ),
-                    d.metadata.uid.clone(),
-                    revision_of(&d.metadata),
-                    d.metadata.annotations.as_ref().and_then(|a| a.get(CHANGE_CAUSE).cloned()),
-                )
-            }
-            WorkloadKind::StatefulSet => {
-                let s = Api::<StatefulSet>::namespaced(client.clone(), namespace)
-                    .get(name)
-                    .await
-                    .map_err(failure)?;
-                let spec = s.spec.as_ref();
-                let (labels, containers) = template_parts(spec.map(|s| &s.template));
-                (
-                    (
-                        match_labels(spec.map(|s| &s.selector)),
-                        labels,
-                        containers,
-                        spec.and_then(|s| s.replicas).unwrap_or(1),
-                        s.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
-                    ),
-                    None,
-                    None,
-                    None,
-                )
-            }
-            WorkloadKind::DaemonSet => {
-                let d = Api::<DaemonSet>::namespaced(client.clone(), namespace)
-                    .get(name)
-                    .await
-                    .map_err(failure)?;
-                let spec = d.spec.as_ref();
-                let (labels, containers) = template_parts(spec.map(|s| &s.template));
-                let status = d.status.as_ref();
-                (
-                    (
-                        match_labels(spec.map(|s| &s.selector)),
-                        labels,
-                        containers,
-                        status.map(|s| s.desired_number_scheduled).unwrap_or(0),
-                        status.map(|s| s.number_ready).unwrap_or(0),
-                    ),
-                    None,
-                    None,
-                    None,
-                )
-            }
+        let read = read_workload(&client, kind, namespace, name).await?;
+        let (template_labels, containers) = template_parts(read.template.as_ref());
+        let (selector, desired, ready) = (read.selector, read.desired, read.ready);
+        // The Deployment's revision and uid find its history; its change-cause says what made the current one.
+        let (uid, revision, change_cause) = if kind == WorkloadKind::Deployment {
+            (
+                read.meta.uid.clone(),
+                revision_of(&read.meta),
+                read.meta.annotations.as_ref().and_then(|a| a.get(CHANGE_CAUSE).cloned()),
+            )
+        } else {
+            (None, None, None)
         };
-        let (selector, template_labels, containers, desired, ready) = spec;
         let mut object_names = vec![name.to_owned()];
         let mut revisions = Vec::new();
         if let Some(uid) = uid {

@@ -534,3 +534,35 @@ fn pods(drill: &TestDrill, namespace: &str, app: &str) -> Vec<Value> {
     };
     drill.cluster.store.list(PODS, &filter, None, None).unwrap().items
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbox_alert_declares_in_one_click_with_the_alert_attached_and_evidence_captured() {
+    let d = drilled(Backend::Sqlite).await;
+    d.component("Checkout", "shop", "app=checkout").await;
+    let monitor = tests::bearer(&d.app.api_token(&d.admin, "monitor", "alerts").await);
+    let alert = json!({"title": "Checkout p99 latency high", "severity": "warning",
+        "labels": {"namespace": "shop", "deployment": "checkout"}});
+    let posted = monitor.post(d.app.url("/api/v1/alerts")).json(&alert).send().await.unwrap();
+    assert_eq!(posted.status(), 200);
+    let inbox = d.json(&d.ic, "/api/v1/alerts").await;
+    let id = inbox.as_array().unwrap()[0]["id"].as_i64().unwrap();
+
+    let declared =
+        d.ic.post(d.app.url("/incidents/declare-now"))
+            .form(&[("alerts", id.to_string())])
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(declared.status(), 303);
+    let incident: i64 = tests::location(&declared).trim_start_matches("/incidents/").parse().unwrap();
+    let view = d.json(&d.ic, &format!("/api/v1/incidents/{incident}")).await;
+    assert_eq!(view["title"], "Checkout: Checkout p99 latency high");
+    assert_eq!(d.json(&d.ic, &format!("/api/v1/alerts/{id}")).await["incident_id"], incident);
+    let evidence = d.evidence(incident, 1).await;
+    assert_eq!(evidence[0]["subject"], "deployment/shop/checkout");
+
+    // Nothing to declare from: refused with the field, nothing declared.
+    let refused =
+        d.ic.post(d.app.url("/incidents/declare-now")).form(&[("component", "")]).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+}

@@ -90,7 +90,7 @@ test('an alert arrives live, is acknowledged, and an incident is declared from i
   await row.getByRole('button', { name: 'Acknowledge' }).click();
   await waitFor('the acknowledgement', async () => /Acknowledged by oncall@example.com/.test(await row.textContent()));
 
-  await Promise.all([page.waitForURL(/\/incidents\/new\?alerts=/), row.getByRole('link', { name: 'Declare…' }).click()]);
+  await Promise.all([page.waitForURL(/\/incidents\/new\?alerts=/), row.getByRole('link', { name: 'Declare with details…' }).click()]);
   assert.match(await page.locator('#title').inputValue(), /^Checkout: checkout has 1 of 3 replicas/);
   assert.equal(await page.locator('input[name=severity][value=SEV3]').isChecked(), true, 'a warning suggests SEV3');
   assert.equal(await page.locator('input[name=components][value="service/2"]').isChecked(), true);

@@ -35,6 +35,9 @@ pub struct Settings {
     pub alert_detection_after: std::time::Duration,
     /// The storm guard: more new alerts than this in a minute attach to one incident.
     pub alert_storm_limit: u32,
+    /// How long a client may take to send a request's headers before the
+    /// connection is closed (a client trickling headers cannot hold it open).
+    pub header_read_timeout: std::time::Duration,
 }
 
 /// Settings as typed by a person, before parsing. Each source fills what it knows.
@@ -90,6 +93,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://wheelhouse.db";
 pub const DEFAULT_CONFIG_FILE: &str = "wheelhouse.toml";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
 pub const DEFAULT_ALERT_DETECTION_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
+/// How long a client may take to send a request's headers.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 pub const DEFAULT_ALERT_STORM_LIMIT: u32 = 20;
 
 impl Settings {
@@ -209,6 +214,7 @@ impl Settings {
             site_root,
             alert_detection_after,
             alert_storm_limit,
+            header_read_timeout: HEADER_READ_TIMEOUT,
         })
     }
 }

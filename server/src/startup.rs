@@ -48,6 +48,7 @@ pub struct Application {
     watchers: Watchers,
     /// Set when shutting down: streams end, and the rest gets [`SHUTDOWN_BOUND`].
     stopping: tokio::sync::watch::Sender<bool>,
+    header_read_timeout: Duration,
 }
 
 /// Once shutting down, requests under way get this long to finish.
@@ -254,6 +255,7 @@ impl Application {
             background,
             watchers,
             stopping,
+            header_read_timeout: settings.header_read_timeout,
         })
     }
 
@@ -273,15 +275,18 @@ impl Application {
     /// Serves until SIGINT or SIGTERM, then finishes the requests under way.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // The cluster watch, engine and drill cluster run as long as the server does.
-        let Application { listener, router, background, watchers, drill, stopping, .. } = self;
+        let Application {
+            listener, router, background, watchers, drill, stopping, header_read_timeout, ..
+        } = self;
         let mut stopped = stopping.subscribe();
-        let signal = async move {
+        let serving = crate::web::serve::serve(listener, router, header_read_timeout, stopping.subscribe());
+        // Live event streams and the listener end at the signal; other requests finish within the bound.
+        let signal = tokio::spawn(async move {
             shutdown_signal().await;
-            // Live event streams end now; other requests finish within the bound.
             let _ = stopping.send(true);
-        };
-        let serving = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(signal);
+            // The sender stays until the server is done: receivers read a dropped one as "stop".
+            std::future::pending::<()>().await;
+        });
         let bound = async move {
             let _ = stopped.wait_for(|stopping| *stopping).await;
             tokio::time::sleep(SHUTDOWN_BOUND).await;
@@ -293,6 +298,7 @@ impl Application {
                 Ok(())
             }
         };
+        signal.abort();
         drop((background, watchers, drill));
         served
     }

@@ -22,6 +22,7 @@ pub mod ops;
 pub mod panics;
 pub mod principal;
 mod render;
+pub mod serve;
 pub mod sse;
 pub mod status;
 pub mod tokens_admin;

@@ -65,13 +65,7 @@ async fn main() {
     let drill = TestDrill::start_with_scenario(&scenario, server::drill::store::HISTORY_LEN, 110).await;
     let app = tests::spawn_app_on(Backend::Sqlite, &drill).await;
     let admin = app.signed_in("bench@example.com", Role::Admin).await;
-    let created = admin
-        .post(app.url("/admin/components"))
-        .form(&[("name", "API"), ("namespace", "bench"), ("selector", "app=api"), ("visibility", "public")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 303);
+    app.add_component(&admin, "API", "bench", "app=api").await;
     app.evaluated(&admin).await;
     let component = tests::eventually("the API component", 30, || async {
         let all: Value = app.get(&admin, "/api/v1/components").await.json().await.ok()?;

@@ -267,12 +267,17 @@ impl TestApp {
     /// Adds the public service component Checkout (`app=checkout` in `shop`) as `admin`,
     /// as the drill scenario suggests it, for apps watching a drill over HTTPS.
     pub async fn add_checkout(&self, admin: &reqwest::Client) {
+        self.add_component(admin, "Checkout", "shop", "app=checkout").await;
+    }
+
+    /// Adds a public service component through the admin form, as `admin`.
+    pub async fn add_component(&self, admin: &reqwest::Client, name: &str, namespace: &str, selector: &str) {
         let created = admin
             .post(self.url("/admin/components"))
             .form(&[
-                ("name", "Checkout"),
-                ("namespace", "shop"),
-                ("selector", "app=checkout"),
+                ("name", name),
+                ("namespace", namespace),
+                ("selector", selector),
                 ("visibility", "public"),
             ])
             .send()

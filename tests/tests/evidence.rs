@@ -43,19 +43,7 @@ impl Drilled {
 
     /// Adds a service component; its key once the board knows it.
     async fn component(&self, name: &str, namespace: &str, selector: &str) -> String {
-        let created = self
-            .admin
-            .post(self.app.url("/admin/components"))
-            .form(&[
-                ("name", name),
-                ("namespace", namespace),
-                ("selector", selector),
-                ("visibility", "public"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(created.status(), 303);
+        self.app.add_component(&self.admin, name, namespace, selector).await;
         self.key_of(name).await
     }
 

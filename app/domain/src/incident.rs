@@ -18,9 +18,9 @@ macro_rules! named_enum {
             }
 
             /// Reads a name (any case, surrounding space ignored).
-            pub fn parse(raw: &str) -> Result<$ty, UnknownName> {
+            pub fn parse(raw: &str) -> Result<$ty, $crate::incident::UnknownName> {
                 let wanted = raw.trim().to_ascii_lowercase();
-                $ty::ALL.iter().copied().find(|v| v.as_str() == wanted).ok_or_else(|| UnknownName {
+                $ty::ALL.iter().copied().find(|v| v.as_str() == wanted).ok_or_else(|| $crate::incident::UnknownName {
                     what: $what,
                     given: raw.trim().chars().take(40).collect(),
                     expected: $ty::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
@@ -28,13 +28,14 @@ macro_rules! named_enum {
             }
         }
 
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+pub(crate) use named_enum;
 
 /// A name that is not one of the expected values.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -258,7 +259,7 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_TEXT_CHARS: usize = 10_000;
 
 /// Trims `raw` and checks it is present and not longer than `max` characters.
-fn bounded_text(
+pub(crate) fn bounded_text(
     field: &'static str,
     label: &str,
     raw: &str,

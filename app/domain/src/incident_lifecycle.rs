@@ -5,6 +5,7 @@
 
 use super::alert::AlertSeverity;
 use super::incident::{IncidentRole, Phase, PublicStatus, Severity, Text};
+use super::review::ReviewState;
 use super::role::Role;
 use super::update::{Audience, Purpose};
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,12 @@ pub struct IncidentState {
     /// What the public sees as the incident's title; set at the first public update.
     #[serde(default)]
     pub public_title: Option<String>,
+    /// The post-incident review; `None` until the incident is first resolved.
+    #[serde(default)]
+    pub review: Option<ReviewState>,
+    /// When publishing the review closed the incident; `None` while open.
+    #[serde(default)]
+    pub closed_at: Option<i64>,
 }
 
 impl IncidentState {
@@ -90,6 +97,8 @@ impl IncidentState {
             running_actions: 0,
             two_person_waived: false,
             public_title: None,
+            review: None,
+            closed_at: None,
         }
     }
 
@@ -115,6 +124,11 @@ impl IncidentState {
 
     pub fn is_resolved(&self) -> bool {
         self.status == PublicStatus::Resolved
+    }
+
+    /// Closed: resolved, and its review published.
+    pub fn is_closed(&self) -> bool {
+        self.closed_at.is_some()
     }
 
     /// When the next stakeholder update is due; `None` when resolved or the severity has no cadence.
@@ -182,6 +196,9 @@ pub enum Command {
     WaiveTwoPersonRule {
         reason: Text,
     },
+    /// Moves the post-incident review (`draft` → `in_review` → `published`);
+    /// publishing it closes the incident.
+    MoveReview(ReviewState),
 }
 
 /// An alert as an incident's timeline names it.
@@ -297,6 +314,13 @@ pub enum TimelineEvent {
         text: String,
         done: bool,
     },
+    /// The post-incident review opened (`from: None`, at the first resolution) or moved.
+    ReviewStateChanged {
+        from: Option<ReviewState>,
+        to: ReviewState,
+    },
+    /// The review was published: the post-incident phase is over.
+    Closed,
 }
 
 impl TimelineEvent {
@@ -324,6 +348,8 @@ impl TimelineEvent {
             TimelineEvent::PublicTitleSet { .. } => "public_title_set",
             TimelineEvent::EvidenceCaptured { .. } => "evidence_captured",
             TimelineEvent::PlaybookStepTicked { .. } => "playbook_step_ticked",
+            TimelineEvent::ReviewStateChanged { .. } => "review_state_changed",
+            TimelineEvent::Closed => "closed",
         }
     }
 
@@ -393,6 +419,13 @@ impl TimelineEvent {
                     "Break-glass: the two-person rule for actions is waived for this incident. Reason: {reason}"
                 )
             }
+            TimelineEvent::ReviewStateChanged { from: None, .. } => {
+                "The post-incident review is open (draft)".to_owned()
+            }
+            TimelineEvent::ReviewStateChanged { from: Some(_), to } => {
+                format!("The post-incident review is now {}", to.label().to_lowercase())
+            }
+            TimelineEvent::Closed => "Closed: the post-incident review is published".to_owned(),
         }
     }
 }
@@ -442,9 +475,37 @@ fn require(
     )))
 }
 
+/// Someone holding any role on the incident, or an admin.
+pub fn require_any_role(state: &IncidentState, actor: &Actor, what: &str) -> Result<(), Refusal> {
+    if !actor.role.satisfies(Role::Responder) {
+        return Err(not_permitted("Viewers cannot change incidents."));
+    }
+    if actor.role.satisfies(Role::Admin) || state.actor_holds_any(actor) {
+        return Ok(());
+    }
+    Err(Refusal::NotPermitted(format!(
+        "Only someone holding a role on this incident, or an admin, may {what}."
+    )))
+}
+
 /// Decides whether `actor` may run `command` on `state` at `now`, and what
-/// events it makes. Nothing is changed; see [`apply`].
+/// events it makes. Nothing is changed; see [`apply`]. The first resolution
+/// also opens the post-incident review.
 pub fn decide(state: &IncidentState, actor: &Actor, command: Command) -> Result<Vec<TimelineEvent>, Refusal> {
+    let mut events = decide_command(state, actor, command)?;
+    let resolves =
+        events.iter().any(|e| matches!(e, TimelineEvent::StatusChanged { to: PublicStatus::Resolved, .. }));
+    if resolves && state.review.is_none() {
+        events.push(TimelineEvent::ReviewStateChanged { from: None, to: ReviewState::Draft });
+    }
+    Ok(events)
+}
+
+fn decide_command(
+    state: &IncidentState,
+    actor: &Actor,
+    command: Command,
+) -> Result<Vec<TimelineEvent>, Refusal> {
     use IncidentRole::*;
     match command {
         Command::Acknowledge => {
@@ -576,7 +637,11 @@ pub fn decide(state: &IncidentState, actor: &Actor, command: Command) -> Result<
                 return Err(invalid("Only a resolved incident can be reopened."));
             }
             let phase = if state.phase == Phase::PostIncident { Phase::Identification } else { state.phase };
-            Ok(vec![TimelineEvent::Reopened { phase }])
+            let mut events = vec![TimelineEvent::Reopened { phase }];
+            if state.review == Some(ReviewState::Published) {
+                events.push(TimelineEvent::ReviewStateChanged { from: state.review, to: ReviewState::Draft });
+            }
+            Ok(events)
         }
         Command::TakeCommand => {
             let person = match &actor.person {
@@ -611,6 +676,36 @@ pub fn decide(state: &IncidentState, actor: &Actor, command: Command) -> Result<
                 return Err(invalid("Say why the two-person rule is waived."));
             }
             Ok(vec![TimelineEvent::TwoPersonRuleWaived { reason: reason.into_string() }])
+        }
+        Command::MoveReview(to) => {
+            let Some(from) = state.review else {
+                return Err(invalid("The review opens when the incident is resolved."));
+            };
+            if !state.is_resolved() {
+                return Err(invalid("The incident was reopened; resolve it before moving its review."));
+            }
+            if from == to {
+                return Err(invalid(format!("The review is already {}.", to.label().to_lowercase())));
+            }
+            if from == ReviewState::Published {
+                return Err(invalid(
+                    "The review is published and the incident closed; reopen the incident to change it.",
+                ));
+            }
+            if to == ReviewState::Published {
+                require(state, actor, &[IncidentCommander], "publish the review")?;
+                if from != ReviewState::InReview {
+                    return Err(invalid("Send the review for review before publishing it."));
+                }
+                let mut events = vec![TimelineEvent::ReviewStateChanged { from: Some(from), to }];
+                if state.phase != Phase::PostIncident {
+                    events.push(TimelineEvent::PhaseChanged { from: state.phase, to: Phase::PostIncident });
+                }
+                events.push(TimelineEvent::Closed);
+                return Ok(events);
+            }
+            require_any_role(state, actor, "move the review")?;
+            Ok(vec![TimelineEvent::ReviewStateChanged { from: Some(from), to }])
         }
         Command::TickStep { playbook, step, text, done } => {
             if !actor.role.satisfies(Role::Responder) {
@@ -682,7 +777,10 @@ pub fn apply(state: &mut IncidentState, event: &TimelineEvent, at: i64) {
             state.status = PublicStatus::Investigating;
             state.phase = *phase;
             state.resolved_at = None;
+            state.closed_at = None;
         }
+        TimelineEvent::ReviewStateChanged { to, .. } => state.review = Some(*to),
+        TimelineEvent::Closed => state.closed_at = Some(at),
     }
 }
 

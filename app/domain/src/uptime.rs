@@ -86,9 +86,52 @@ pub fn daily(
     days: usize,
     now: i64,
 ) -> Vec<DayBreakdown> {
-    let mut segments: Vec<(i64, i64, Option<ComponentStatus>)> = Vec::new();
     let start = first_day * DAY_MS;
     let end = ((first_day + days as i64) * DAY_MS).min(now);
+    let blind: Vec<(i64, i64)> = blind.iter().map(|b| (b.start, b.end.unwrap_or(now))).collect();
+    let mut result: Vec<DayBreakdown> =
+        (0..days as i64).map(|i| DayBreakdown { day: first_day + i, ..DayBreakdown::default() }).collect();
+    for (from, to, status) in segments(changes, start, end) {
+        for (piece_from, piece_to, seen) in split_by_blind(from, to, &blind) {
+            let mut t = piece_from;
+            while t < piece_to {
+                let day = t.div_euclid(DAY_MS);
+                let day_end = ((day + 1) * DAY_MS).min(piece_to);
+                if let Some(entry) = result.get_mut((day - first_day) as usize) {
+                    entry.add(if seen { status } else { None }, day_end - t);
+                }
+                t = day_end;
+            }
+        }
+    }
+    result
+}
+
+/// The time spent in each status between `from` and `to` (one span, not cut
+/// into days; `day` is the span's first day). `changes` as for [`daily`].
+pub fn span(changes: &[Recorded], blind: &[Blind], from: i64, to: i64) -> DayBreakdown {
+    let blind: Vec<(i64, i64)> = blind.iter().map(|b| (b.start, b.end.unwrap_or(to))).collect();
+    let mut total = DayBreakdown { day: from.div_euclid(DAY_MS), ..DayBreakdown::default() };
+    for (from, to, status) in segments(changes, from, to) {
+        for (piece_from, piece_to, seen) in split_by_blind(from, to, &blind) {
+            total.add(if seen { status } else { None }, piece_to - piece_from);
+        }
+    }
+    total
+}
+
+impl DayBreakdown {
+    /// Downtime weighted by impact, as the status page counts it: a major
+    /// outage in full, a partial outage as half, the rest as none.
+    pub fn weighted_downtime(&self) -> i64 {
+        self.major_outage + self.partial_outage / 2
+    }
+}
+
+/// `[start, end)` cut where the status changes: `(from, to, status)`, no empty pieces;
+/// `None` before the first change.
+fn segments(changes: &[Recorded], start: i64, end: i64) -> Vec<(i64, i64, Option<ComponentStatus>)> {
+    let mut segments = Vec::new();
     let mut cursor = start;
     let mut status = None;
     for change in changes {
@@ -104,23 +147,8 @@ pub fn daily(
     if cursor < end {
         segments.push((cursor, end, status));
     }
-    let blind: Vec<(i64, i64)> = blind.iter().map(|b| (b.start, b.end.unwrap_or(now))).collect();
-    let mut result: Vec<DayBreakdown> =
-        (0..days as i64).map(|i| DayBreakdown { day: first_day + i, ..DayBreakdown::default() }).collect();
-    for (from, to, status) in segments.into_iter().filter(|(from, to, _)| from < to) {
-        for (piece_from, piece_to, seen) in split_by_blind(from, to, &blind) {
-            let mut t = piece_from;
-            while t < piece_to {
-                let day = t.div_euclid(DAY_MS);
-                let day_end = ((day + 1) * DAY_MS).min(piece_to);
-                if let Some(entry) = result.get_mut((day - first_day) as usize) {
-                    entry.add(if seen { status } else { None }, day_end - t);
-                }
-                t = day_end;
-            }
-        }
-    }
-    result
+    segments.retain(|(from, to, _)| from < to);
+    segments
 }
 
 /// Cuts `[from, to)` into pieces, each seen or not seen.

@@ -56,6 +56,12 @@ pub struct IncidentView {
     /// Whether a public title was set (at a public update) yet.
     #[serde(default)]
     pub public_title_set: bool,
+    /// The post-incident review, once the incident was resolved.
+    #[serde(default)]
+    pub review: Option<crate::domain::review::ReviewState>,
+    /// When publishing the review closed the incident.
+    #[serde(default)]
+    pub closed_at: Option<i64>,
 }
 
 /// One timeline entry, as pages show it.
@@ -313,6 +319,12 @@ pub struct Briefing {
     pub active: Vec<BriefingIncident>,
     pub recent: Recent,
     pub now: i64,
+    /// Everyone's open follow-ups, soonest due first.
+    #[serde(default)]
+    pub follow_ups: crate::reviews::FollowUpSummary,
+    /// Customer-facing downtime per public component over the last 30 days, most first.
+    #[serde(default)]
+    pub downtime: Vec<crate::reviews::Downtime>,
 }
 
 /// The server's side of the incident pages.
@@ -333,10 +345,23 @@ pub trait IncidentBackend: Send + Sync + 'static {
     async fn playbooks(&self) -> Result<Vec<PlaybookRow>, String>;
     /// The executive briefing: every active incident, or just `only`.
     async fn briefing(&self, only: Option<i64>) -> Result<Briefing, String>;
+    /// An incident's post-incident review; `Ok(None)` when there is no such incident.
+    async fn review(
+        &self,
+        id: i64,
+        viewer: Option<&SignedInUserRef>,
+    ) -> Result<Option<crate::reviews::ReviewPage>, String>;
+    /// Insights for the period `from`..`to` (`YYYY-MM-DD`, both included; empty: the last 90 days).
+    async fn insights(&self, from: &str, to: &str) -> Result<crate::domain::insights::Insights, String>;
+    /// The open follow-ups `viewer` owns.
+    async fn my_follow_ups(
+        &self,
+        viewer: &SignedInUserRef,
+    ) -> Result<crate::reviews::FollowUpSummary, String>;
 }
 
 #[cfg(feature = "ssr")]
-fn backend(role: Role) -> Result<std::sync::Arc<dyn IncidentBackend>, ServerFnError> {
+pub(crate) fn backend(role: Role) -> Result<std::sync::Arc<dyn IncidentBackend>, ServerFnError> {
     crate::live::authorise(role)?;
     use_context::<std::sync::Arc<dyn IncidentBackend>>()
         .ok_or_else(|| ServerFnError::new("the incident data is not available"))

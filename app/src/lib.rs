@@ -12,6 +12,7 @@ pub mod incidents;
 pub mod live;
 pub mod page_context;
 pub mod pages;
+pub mod reviews;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -37,8 +38,10 @@ use pages::{
     dashboard::DashboardPage,
     incident_room::IncidentRoomPage,
     incidents::{DeclarePage, IncidentsPage},
+    insights::InsightsPage,
     login::LoginPage,
     not_found::NotFound,
+    review::ReviewPageView,
     setup::SetupPage,
 };
 
@@ -105,9 +108,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("alerts") view=AlertsPage ssr=SsrMode::Async />
                     <Route path=path!("incidents/new") view=DeclarePage ssr=SsrMode::Async />
                     <Route path=path!("incidents/:id/briefing") view=IncidentBriefingPage ssr=SsrMode::Async />
+                    <Route path=path!("incidents/:id/review") view=ReviewPageView ssr=SsrMode::Async />
                     <Route path=path!("incidents/:id") view=IncidentRoomPage ssr=SsrMode::Async />
                     <Route path=path!("cluster") view=ClusterPage ssr=SsrMode::Async />
                     <Route path=path!("briefing") view=BriefingPage ssr=SsrMode::Async />
+                    <Route path=path!("insights") view=InsightsPage ssr=SsrMode::Async />
                     <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />
                     <Route path=path!("admin/components") view=AdminComponentsPage ssr=SsrMode::Async />
                     <Route path=path!("admin/tokens") view=AdminTokensPage ssr=SsrMode::Async />

@@ -62,6 +62,15 @@ pub struct FormFeedback {
     /// A refused silence (minutes, reason) and the alert it was for.
     #[serde(default)]
     pub silence: Option<(i64, String, String)>,
+    /// Review sections as typed, when saving them was refused.
+    #[serde(default)]
+    pub review: Option<crate::domain::review::SectionsForm>,
+    /// A refused impact start (time, reason), as typed.
+    #[serde(default)]
+    pub impact_start: Option<(String, String)>,
+    /// A refused follow-up, as typed.
+    #[serde(default)]
+    pub follow_up: Option<crate::domain::review::FollowUpForm>,
 }
 
 /// The room's update form, carried between render, edit and publish.

@@ -137,7 +137,18 @@ impl History {
         now: i64,
     ) -> Result<Vec<DayBreakdown>, DbError> {
         let first_day = now.div_euclid(DAY_MS) - days as i64 + 1;
-        let start = first_day * DAY_MS;
+        let (changes, blind) = self.since(key, first_day * DAY_MS).await?;
+        Ok(daily(&changes, &blind, first_day, days, now))
+    }
+
+    /// A component's status changes from `start` on, led by the last change
+    /// before it (the status the period starts with), and the blind spans
+    /// that reach past `start`.
+    pub async fn since(
+        &self,
+        key: &ComponentKey,
+        start: i64,
+    ) -> Result<(Vec<Recorded>, Vec<Blind>), DbError> {
         let rows: Vec<(i64, String)> = sqlx::query_as(
             "SELECT changed_at, status FROM component_status_changes WHERE component_key = $1 AND \
              (changed_at >= $2 OR id = (SELECT MAX(id) FROM component_status_changes WHERE component_key = $1 AND changed_at < $2)) \
@@ -158,7 +169,7 @@ impl History {
         .fetch_all(&self.db.pool)
         .await?;
         let blind: Vec<Blind> = spans.into_iter().map(|(start, end)| Blind { start, end }).collect();
-        Ok(daily(&changes, &blind, first_day, days, now))
+        Ok((changes, blind))
     }
 
     /// Deletes history older than [`RETENTION_DAYS`], keeping each

@@ -240,6 +240,8 @@ pub fn incident_view(
         two_person_waived: state.two_person_waived,
         public_title: crate::updates::public_title(incident, tiles),
         public_title_set: state.public_title.is_some(),
+        review: state.review,
+        closed_at: state.closed_at,
     }
 }
 
@@ -500,6 +502,26 @@ impl IncidentBackend for IncidentPages {
             .collect())
     }
 
+    async fn review(
+        &self,
+        id: i64,
+        viewer: Option<&app::incidents::SignedInUserRef>,
+    ) -> Result<Option<app::reviews::ReviewPage>, String> {
+        crate::review_pages::review_page(self, id, viewer).await
+    }
+
+    async fn insights(&self, from: &str, to: &str) -> Result<app::domain::insights::Insights, String> {
+        let query = crate::services::insights::InsightsQuery { from: from.to_owned(), to: to.to_owned() };
+        self.services.insights(&query).await.map_err(|error| error.to_string())
+    }
+
+    async fn my_follow_ups(
+        &self,
+        viewer: &app::incidents::SignedInUserRef,
+    ) -> Result<app::reviews::FollowUpSummary, String> {
+        crate::review_pages::my_follow_ups(self, viewer).await
+    }
+
     async fn briefing(&self, only: Option<i64>) -> Result<Briefing, String> {
         let failed = |error: &(dyn std::error::Error + 'static)| {
             tracing::error!(error, "could not build the briefing");
@@ -555,7 +577,8 @@ impl IncidentBackend for IncidentPages {
                 decisions,
             });
         }
-        Ok(Briefing { active, recent: recent(&all, now), now })
+        let (follow_ups, downtime) = crate::review_pages::briefing_extras(self, now).await?;
+        Ok(Briefing { active, recent: recent(&all, now), now, follow_ups, downtime })
     }
 }
 

@@ -202,6 +202,8 @@ impl Application {
             evidence: crate::evidence::EvidenceStore::new(db.clone(), events.clone()),
             evidence_source,
             playbooks: crate::playbooks::Playbooks::new(db.clone()),
+            reviews: crate::reviews::Reviews::new(db.clone()),
+            insights: crate::insights::InsightsStore::new(db.clone()),
         };
         let alert_pages = Arc::new(crate::alert_pages::AlertPages { services: services.clone() });
         let incident_pages = Arc::new(IncidentPages {

@@ -13,18 +13,20 @@ pub enum Area {
     Cluster,
     StatusPage,
     Briefing,
+    Insights,
     Admin,
 }
 
 impl Area {
     /// The navigation, in the order it is shown.
-    pub const NAVIGATION: [Area; 7] = [
+    pub const NAVIGATION: [Area; 8] = [
         Area::Dashboard,
         Area::Incidents,
         Area::Alerts,
         Area::Cluster,
         Area::StatusPage,
         Area::Briefing,
+        Area::Insights,
         Area::Admin,
     ];
 
@@ -36,6 +38,7 @@ impl Area {
             Area::Cluster => "Cluster",
             Area::StatusPage => "Status page",
             Area::Briefing => "Briefing",
+            Area::Insights => "Insights",
             Area::Admin => "Admin",
         }
     }
@@ -48,6 +51,7 @@ impl Area {
             Area::Cluster => "/cluster",
             Area::StatusPage => "/status",
             Area::Briefing => "/briefing",
+            Area::Insights => "/insights",
             Area::Admin => "/admin",
         }
     }
@@ -56,7 +60,7 @@ impl Area {
     pub fn required_role(self) -> Option<Role> {
         match self {
             Area::StatusPage => None,
-            Area::Briefing => Some(Role::Viewer),
+            Area::Briefing | Area::Insights => Some(Role::Viewer),
             Area::Dashboard | Area::Incidents | Area::Alerts | Area::Cluster => Some(Role::Responder),
             Area::Admin => Some(Role::Admin),
         }
@@ -94,10 +98,15 @@ pub fn required_role_for(path: &str) -> Option<Role> {
     match first {
         "" => Area::Dashboard.required_role(),
         "incidents" if segments.len() == 3 && segments[2] == "briefing" => Area::Briefing.required_role(),
+        // Reviews are for everyone who learns from incidents, executives included.
+        "incidents" if segments.len() == 3 && matches!(segments[2], "review" | "review.md") => {
+            Area::Insights.required_role()
+        }
         "incidents" => Area::Incidents.required_role(),
         "alerts" => Area::Alerts.required_role(),
         "cluster" => Area::Cluster.required_role(),
         "briefing" => Area::Briefing.required_role(),
+        "insights" | "insights.csv" => Area::Insights.required_role(),
         "admin" => Area::Admin.required_role(),
         _ => None,
     }
@@ -190,6 +199,17 @@ mod tests {
     }
 
     #[test]
+    fn reviews_are_read_by_viewers_while_the_room_needs_a_responder() {
+        assert_eq!(access_for("/incidents/4/review", Some(Role::Viewer)), Access::Allowed);
+        assert_eq!(access_for("/incidents/4/review.md", Some(Role::Viewer)), Access::Allowed);
+        assert_eq!(
+            access_for("/incidents/4", Some(Role::Viewer)),
+            Access::Forbidden { required: Role::Responder }
+        );
+        assert_eq!(access_for("/insights", None), Access::SignInRequired);
+    }
+
+    #[test]
     fn paths_that_merely_start_like_an_area_are_not_that_area() {
         assert_eq!(required_role_for("/administrator"), None);
         assert_eq!(required_role_for("/clusterfoo"), None);
@@ -201,12 +221,12 @@ mod tests {
             Area::NAVIGATION.into_iter().filter(|a| a.visible_to(role)).map(Area::label).collect::<Vec<_>>()
         };
         assert_eq!(visible(None), ["Status page"]);
-        assert_eq!(visible(Some(Role::Viewer)), ["Status page", "Briefing"]);
+        assert_eq!(visible(Some(Role::Viewer)), ["Status page", "Briefing", "Insights"]);
         assert_eq!(
             visible(Some(Role::Responder)),
-            ["Dashboard", "Incidents", "Alerts", "Cluster", "Status page", "Briefing"]
+            ["Dashboard", "Incidents", "Alerts", "Cluster", "Status page", "Briefing", "Insights"]
         );
-        assert_eq!(visible(Some(Role::Admin)).len(), 7);
+        assert_eq!(visible(Some(Role::Admin)).len(), 8);
         assert_eq!(visible(Some(Role::Alerts)), ["Status page"], "an alert token opens no page");
     }
 

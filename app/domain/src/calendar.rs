@@ -60,6 +60,34 @@ pub fn parse_date(field: &'static str, raw: &str) -> Result<i64, FieldError> {
     Ok(days_from_civil(year, month, day))
 }
 
+/// Reads `YYYY-MM-DDTHH:MM` (what a `datetime-local` field sends) or
+/// `YYYY-MM-DD HH:MM`, in UTC, into milliseconds.
+pub fn parse_date_time(field: &'static str, raw: &str) -> Result<i64, FieldError> {
+    let raw = raw.trim().trim_end_matches(" UTC").trim_end_matches('Z');
+    let refuse = || {
+        FieldError::new(field, format!("\u{201c}{raw}\u{201d} is not a time like 2026-12-31T14:05 (UTC)."))
+    };
+    let (date, time) = raw.split_once(['T', ' ']).ok_or_else(refuse)?;
+    let day = parse_date(field, date).map_err(|_| refuse())?;
+    // HH:MM, or HH:MM:SS as some browsers send (the seconds are dropped).
+    let parts: Vec<&str> = time.split(':').collect();
+    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() != 2) {
+        return Err(refuse());
+    }
+    match (parts[0].parse::<i64>(), parts[1].parse::<i64>()) {
+        (Ok(h), Ok(m)) if (0..24).contains(&h) && (0..60).contains(&m) => {
+            Ok(day * DAY_MS + (h * 60 + m) * 60_000)
+        }
+        _ => Err(refuse()),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM` of a time, as a `datetime-local` field shows it.
+pub fn date_time_input(millis: i64) -> String {
+    let minutes = millis.div_euclid(60_000).rem_euclid(24 * 60);
+    format!("{}T{:02}:{:02}", date(millis), minutes / 60, minutes % 60)
+}
+
 /// `YYYY-MM-DD` of `days` since 1970-01-01.
 pub fn date_of_day(days: i64) -> String {
     let (year, month, day) = civil_from_days(days);
@@ -130,6 +158,17 @@ mod tests {
         let refused = parse_date("due", "tomorrow").unwrap_err();
         assert_eq!(refused.field, "due");
         assert!(refused.message.contains("2026-12-31"), "{}", refused.message);
+    }
+
+    #[test]
+    fn a_typed_time_reads_as_utc_minutes() {
+        let at = parse_date_time("at", "2026-11-30T09:03").unwrap();
+        assert_eq!(date_time(at), "2026-11-30 09:03 UTC");
+        assert_eq!(parse_date_time("at", "2026-11-30 09:03").unwrap(), at);
+        assert_eq!(parse_date_time("at", &date_time_input(at)).unwrap(), at);
+        for bad in ["2026-11-30", "2026-11-30T24:00", "2026-11-30T9:3", "yesterday", "2026-11-30T09:60"] {
+            assert_eq!(parse_date_time("at", bad).unwrap_err().field, "at", "{bad}");
+        }
     }
 
     #[test]

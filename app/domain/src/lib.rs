@@ -16,6 +16,7 @@ pub mod evidence;
 pub mod health;
 pub mod incident;
 pub mod incident_lifecycle;
+pub mod insights;
 pub mod label_selector;
 pub mod object_name;
 pub mod playbook;

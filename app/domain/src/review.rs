@@ -179,7 +179,7 @@ impl Sections {
 }
 
 /// Sections as a form or the API sends them, before checking.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SectionsForm {
     /// `(field, text)` for the fields of [`TEXT_SECTIONS`]; missing ones are empty.
     pub texts: Vec<(String, String)>,
@@ -333,6 +333,11 @@ pub fn starred_by_default(event: &TimelineEvent) -> bool {
         TimelineEvent::Note { decision, .. } => *decision,
         _ => false,
     }
+}
+
+/// Why the impact start was set by hand: required, at most a few lines.
+pub fn impact_reason(raw: &str) -> Result<String, FieldError> {
+    bounded_text("reason", "The reason for the impact start", raw, MAX_TITLE_CHARS * 5, true)
 }
 
 /// Where the impact start was taken from.

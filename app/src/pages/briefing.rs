@@ -7,6 +7,8 @@
 use super::incidents::SeverityBadge;
 use crate::components::guard::Guarded;
 use crate::components::status::clock;
+use crate::domain::calendar::date_of_day;
+use crate::domain::uptime::DAY_MS;
 use crate::incidents::{Briefing, BriefingIncident, Recent, duration_text, load_briefing};
 use crate::live::refresh_live;
 use leptos::prelude::*;
@@ -55,7 +57,9 @@ fn BriefingView(b: Briefing) -> impl IntoView {
                 active.into_iter().map(|i| view! { <Card i now /> }).collect_view().into_any()
             }}
         </section>
-        <Numbers recent=b.recent />
+        <Numbers recent=b.recent now />
+        <Downtime downtime=b.downtime />
+        <super::review::FollowUpList summary=b.follow_ups heading="Follow-ups from reviews" id="briefing-follow-ups" />
         <p class="info">{format!("As of {} UTC.", clock(now))}</p>
     }
 }
@@ -93,12 +97,17 @@ fn Card(i: BriefingIncident, now: i64) -> impl IntoView {
 }
 
 #[component]
-fn Numbers(recent: Recent) -> impl IntoView {
+fn Numbers(recent: Recent, now: i64) -> impl IntoView {
     let total: usize = recent.by_severity.iter().map(|(_, n)| n).sum();
     let mean = |ms: Option<i64>| ms.map_or_else(|| "—".to_owned(), duration_text);
     let tallest = recent.per_day.iter().copied().max().unwrap_or(0).max(1);
-    let bar_width = 8;
-    let height = 40;
+    let days = recent.per_day.len();
+    // Room on the left for the scale and below for the dates.
+    let (left, bar_width, height, bottom) = (24, 10, 60, 16);
+    let width = left + days * bar_width;
+    let today = now.div_euclid(DAY_MS);
+    let date_of = |index: usize| date_of_day(today - (days as i64 - 1 - index as i64))[5..].to_owned();
+    let marks: Vec<usize> = if days == 0 { Vec::new() } else { vec![0, days / 2, days - 1] };
     view! {
         <section class="briefing-numbers" id="briefing-numbers">
             <h2>"Last 30 days"</h2>
@@ -108,17 +117,54 @@ fn Numbers(recent: Recent) -> impl IntoView {
                 <div><dt>"Mean time to acknowledge"</dt><dd>{mean(recent.mean_to_acknowledge)}</dd></div>
                 <div><dt>"Mean time to resolve"</dt><dd>{mean(recent.mean_to_resolve)}</dd></div>
             </dl>
-            <svg class="chart" viewBox=format!("0 0 {} {}", recent.per_day.len() * bar_width, height + 2)
-                role="img" aria-label=format!("{total} incidents declared in the last 30 days, per day")>
+            <svg class="chart" viewBox=format!("0 0 {width} {}", height + bottom + 2)
+                role="img" aria-label=format!("{total} incidents declared in the last 30 days, per day; at most {tallest} a day")>
+                <text x=left - 4 y=8 text-anchor="end" font-size="8">{tallest.to_string()}</text>
+                <text x=left - 4 y=height + 1 text-anchor="end" font-size="8">"0"</text>
+                <line x1=left - 2 y1=1 x2=left - 2 y2=height + 1 stroke="#666" stroke-width="0.5" />
+                <line x1=left - 2 y1=height + 1 x2=width y2=height + 1 stroke="#666" stroke-width="0.5" />
                 {recent.per_day.iter().enumerate().map(|(day, n)| {
                     let h = (*n * height) / tallest;
                     view! {
-                        <rect x=day * bar_width y=height + 1 - h width=bar_width - 2 height=h.max(1) fill="#0b5cad">
-                            <title>{format!("{n} incident(s), {} days ago", recent.per_day.len() - 1 - day)}</title>
+                        <rect x=left + day * bar_width y=height + 1 - h width=bar_width - 2 height=h.max(1) fill="#0b5cad">
+                            <title>{format!("{}: {n} incident(s)", date_of(day))}</title>
                         </rect>
                     }
                 }).collect_view()}
+                {marks.into_iter().map(|day| view! {
+                    <text x=left + day * bar_width + bar_width / 2 y=height + bottom text-anchor="middle" font-size="8">{date_of(day)}</text>
+                }).collect_view()}
             </svg>
+            <table class="chart-figures visually-hidden">
+                <caption>"Incidents declared per day"</caption>
+                <thead><tr><th scope="col">"Day"</th><th scope="col">"Incidents"</th></tr></thead>
+                <tbody>
+                    {recent.per_day.iter().enumerate().map(|(day, n)| view! { <tr><td>{date_of(day)}</td><td>{*n}</td></tr> }).collect_view()}
+                </tbody>
+            </table>
         </section>
     }
+}
+
+/// Customer-facing downtime per public component, weighted as on the status page.
+#[component]
+fn Downtime(downtime: Vec<crate::reviews::Downtime>) -> impl IntoView {
+    if downtime.is_empty() {
+        return ().into_any();
+    }
+    view! {
+        <section class="briefing-downtime" id="briefing-downtime">
+            <h2>"Customer-facing downtime, last 30 days"</h2>
+            <table>
+                <thead><tr><th scope="col">"Component"</th><th scope="col">"Downtime"</th></tr></thead>
+                <tbody>
+                    {downtime.into_iter().map(|d| view! {
+                        <tr><th scope="row">{d.name}</th><td>{if d.weighted == 0 { "none".to_owned() } else { duration_text(d.weighted) }}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <p class="info">"A major outage counts in full, a partial outage as half, as on the status page."</p>
+        </section>
+    }
+    .into_any()
 }

@@ -21,8 +21,24 @@ pub fn DashboardPage() -> impl IntoView {
                 <a class="button primary" href="/incidents/new">"Declare an incident"</a>
             </div>
             <ActiveIncidents />
+            <MyFollowUps />
             <Board />
         </Guarded>
+    }
+}
+
+/// The signed-in person's open follow-ups from past reviews.
+#[component]
+fn MyFollowUps() -> impl IntoView {
+    let data = Resource::new(|| (), |_| crate::reviews::load_my_follow_ups());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                data.await.map(|summary| view! {
+                    <super::review::FollowUpList summary heading="Your follow-ups" id="my-follow-ups" />
+                })
+            })}
+        </Transition>
     }
 }
 

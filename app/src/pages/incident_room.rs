@@ -213,7 +213,15 @@ fn Header(incident: IncidentView, now: i64) -> impl IntoView {
                 <div><dt>"Acknowledged"</dt><dd>{incident.acknowledged_at.map_or_else(|| "not yet".to_owned(), |t| format!("{} UTC", clock(t)))}</dd></div>
                 {incident.contained_at.map(|t| view! { <div><dt>"Contained"</dt><dd>{format!("{} UTC", clock(t))}</dd></div> })}
                 {incident.resolved_at.map(|t| view! { <div><dt>"Resolved"</dt><dd>{format!("{} UTC", clock(t))}</dd></div> })}
+                {incident.closed_at.map(|t| view! { <div><dt>"Closed"</dt><dd data-field="closed">{format!("{} UTC", clock(t))}</dd></div> })}
             </dl>
+            {incident.review.map(|review| view! {
+                <p class="review-link" id="review-link">
+                    <a href=format!("/incidents/{}/review", incident.id) class="button">
+                        {format!("Post-incident review ({})", review.label().to_lowercase())}
+                    </a>
+                </p>
+            })}
             {due.map(|due| view! { <p class="update-due" class:overdue=incident.update_overdue role="status">{due}</p> })}
             {(!incident.summary.is_empty()).then(|| view! { <p class="summary">{incident.summary.clone()}</p> })}
         </header>

@@ -14,8 +14,10 @@ pub mod cluster;
 pub mod dashboard;
 pub mod incident_room;
 pub mod incidents;
+pub mod insights;
 pub mod login;
 pub mod not_found;
+pub mod review;
 pub mod setup;
 
 use leptos::prelude::*;

@@ -222,6 +222,20 @@ impl Alerts {
         Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 
+    /// For the alerts attached to an incident: the earliest start (`startsAt`,
+    /// else first sight) and the earliest time Wheelhouse received one.
+    pub async fn first_times_for_incident(
+        &self,
+        incident_id: i64,
+    ) -> Result<(Option<i64>, Option<i64>), DbError> {
+        Ok(sqlx::query_as(
+            "SELECT MIN(COALESCE(starts_at, first_seen)), MIN(first_seen) FROM alerts WHERE incident_id = $1",
+        )
+        .bind(incident_id)
+        .fetch_one(&self.db.pool)
+        .await?)
+    }
+
     pub async fn get(&self, id: i64) -> Result<Option<AlertRecord>, DbError> {
         let row: Option<AlertRow> = sqlx::query_as(&format!("{SELECT_ALERT} WHERE id = $1"))
             .bind(id)

@@ -76,7 +76,8 @@ pub struct Incidents {
 }
 
 const SELECT_INCIDENT: &str = "SELECT id, title, severity, category, summary, status, phase, declared_at, declared_by, \
-     acknowledged_at, contained_at, resolved_at, last_update_at, two_person_waived_at, public_title FROM incidents";
+     acknowledged_at, contained_at, resolved_at, last_update_at, two_person_waived_at, public_title, review_state, closed_at \
+     FROM incidents";
 
 impl Incidents {
     pub fn new(db: Database, hub: Arc<EventHub>) -> Incidents {
@@ -394,7 +395,7 @@ pub(crate) async fn load_state(
 ) -> Result<Option<IncidentState>, IncidentError> {
     let row: Option<StateRecord> = sqlx::query_as(
         "SELECT severity, status, phase, declared_at, acknowledged_at, contained_at, resolved_at, last_update_at, \
-         two_person_waived_at, public_title \
+         two_person_waived_at, public_title, review_state, closed_at \
          FROM incidents WHERE id = $1",
     )
     .bind(id)
@@ -468,7 +469,7 @@ async fn store_state(
     sqlx::query(
         "UPDATE incidents SET severity = $2, status = $3, phase = $4, acknowledged_at = $5, contained_at = $6, \
          resolved_at = $7, last_update_at = $8, two_person_waived_at = COALESCE(two_person_waived_at, $9), \
-         public_title = $10 WHERE id = $1",
+         public_title = $10, review_state = $11, closed_at = $12 WHERE id = $1",
     )
     .bind(id)
     .bind(after.severity.as_str())
@@ -480,6 +481,8 @@ async fn store_state(
     .bind(after.last_update_at)
     .bind((after.two_person_waived && !before.two_person_waived).then_some(now))
     .bind(after.public_title.as_deref())
+    .bind(after.review.map(|r| r.as_str()))
+    .bind(after.closed_at)
     .execute(&mut **tx)
     .await?;
     for gone in before.assignments.iter().filter(|a| !after.assignments.contains(a)) {

@@ -5,6 +5,7 @@ use super::{Incident, IncidentError, TimelineEntry};
 use crate::db::DbError;
 use domain::incident::{Category, Phase, PublicStatus, Severity};
 use domain::incident_lifecycle::IncidentState;
+use domain::review::ReviewState;
 
 /// An `incidents` row as `SELECT_INCIDENT` reads it.
 #[derive(sqlx::FromRow)]
@@ -31,6 +32,8 @@ pub(super) struct StateRecord {
     last_update_at: i64,
     two_person_waived_at: Option<i64>,
     public_title: Option<String>,
+    review_state: Option<String>,
+    closed_at: Option<i64>,
 }
 
 pub(super) fn decode_error(what: &str, value: &str) -> IncidentError {
@@ -74,5 +77,12 @@ pub(super) fn state_from_row(row: StateRecord) -> Result<IncidentState, Incident
         running_actions: 0,
         two_person_waived: row.two_person_waived_at.is_some(),
         public_title: row.public_title,
+        review: match row.review_state {
+            Some(state) => {
+                Some(ReviewState::parse(&state).map_err(|_| decode_error("review state", &state))?)
+            }
+            None => None,
+        },
+        closed_at: row.closed_at,
     })
 }

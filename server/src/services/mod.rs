@@ -17,7 +17,9 @@ pub mod components;
 mod error;
 pub mod evidence;
 pub mod incidents;
+pub mod insights;
 pub mod ports;
+pub mod reviews;
 pub mod updates;
 
 pub use error::{ServiceError, ServiceResult};
@@ -86,6 +88,10 @@ pub struct Services {
     /// What reads evidence from the cluster.
     pub evidence_source: Arc<dyn ports::EvidenceSource>,
     pub playbooks: crate::playbooks::Playbooks,
+    /// Post-incident reviews and follow-ups.
+    pub reviews: crate::reviews::Reviews,
+    /// Figures over a period, aggregated in SQL.
+    pub insights: crate::insights::InsightsStore,
 }
 
 /// How alerts are handled, from the configuration.

@@ -58,6 +58,10 @@ pub struct IncidentDto {
     update_overdue: bool,
     /// An admin waived the two-person rule for this incident (break-glass; the reason is on the timeline).
     two_person_rule_waived: bool,
+    /// The post-incident review's state; `null` until the incident is resolved.
+    review_state: Option<domain::review::ReviewState>,
+    /// When publishing the review closed the incident.
+    closed_at: Option<i64>,
 }
 
 impl IncidentDto {
@@ -92,6 +96,8 @@ impl IncidentDto {
             next_update_due: state.next_update_due(),
             update_overdue: state.update_overdue(now),
             two_person_rule_waived: state.two_person_waived,
+            review_state: state.review,
+            closed_at: state.closed_at,
         }
     }
 }

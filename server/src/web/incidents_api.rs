@@ -145,9 +145,17 @@ pub(super) fn page_response<T: Serialize>(
         super::alerts_api::attach,
         super::evidence::api_capture, super::evidence::api_list, super::evidence::api_document,
         super::evidence::api_guidance, super::evidence::api_tick, super::evidence::api_playbooks,
-        super::evidence::api_save_playbook
+        super::evidence::api_save_playbook,
+        super::reviews::api_get, super::reviews::api_save, super::reviews::api_state, super::reviews::api_star,
+        super::reviews::api_impact_start, super::reviews::api_add_follow_up, super::reviews::api_update_follow_up, super::reviews::api_insights
     ),
-    components(schemas(ApiError, ApiErrorDetail, IncidentDto, TimelineEntryDto, IncidentChange, ActionDto, super::dto::PreviewDto, super::dto::AffectedComponentDto, super::dto::RoleHolderDto, super::dto::AlertDto, super::dto::IntakeDto, super::dto::EvidenceRefDto, super::evidence::EvidenceDto)),
+    components(schemas(ApiError, ApiErrorDetail, IncidentDto, TimelineEntryDto, IncidentChange, ActionDto, super::dto::PreviewDto, super::dto::AffectedComponentDto, super::dto::RoleHolderDto, super::dto::AlertDto, super::dto::IntakeDto, super::dto::EvidenceRefDto, super::evidence::EvidenceDto,
+        super::reviews::ReviewDto, super::reviews::FollowUpDto, super::reviews::ReviewEntryDto,
+        super::reviews::RevisionDto, super::reviews::DurationsDto, domain::review::Sections, domain::review::Factor,
+        domain::review::FactorKind, domain::review::Times, domain::review::ImpactSource,
+        domain::review::ComponentImpact, domain::review::ReviewState, domain::insights::Insights,
+        domain::insights::Period, domain::insights::Percentiles, domain::insights::Trend,
+        domain::insights::SeverityTimes, domain::insights::ComponentFigure, domain::insights::FollowUpFigures)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
@@ -156,7 +164,8 @@ pub(super) fn page_response<T: Serialize>(
         (name = "actions", description = "Containment actions: plan, preview, confirm, undo"),
         (name = "updates", description = "Stakeholder updates and their templates"),
         (name = "alerts", description = "Alerts in: Alertmanager and generic intake, and the inbox"),
-        (name = "evidence", description = "Evidence from the cluster, playbooks and their suggested actions")
+        (name = "evidence", description = "Evidence from the cluster, playbooks and their suggested actions"),
+        (name = "reviews", description = "Post-incident reviews and their follow-ups")
     )
 )]
 pub struct ApiDoc;

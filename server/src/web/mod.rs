@@ -22,6 +22,7 @@ pub mod ops;
 pub mod panics;
 pub mod principal;
 mod render;
+pub mod reviews;
 pub mod serve;
 pub mod sse;
 pub mod status;
@@ -227,6 +228,20 @@ pub const MUTATING_ROUTES: &[MutatingRoute] = {
         needs("/admin/playbooks", Admin, || post(evidence::form_save_playbook)),
         needs("/admin/playbooks/{id}/reset", Admin, || post(evidence::form_reset_playbook)),
         needs("/api/v1/playbooks", Admin, || post(evidence::api_save_playbook).get(evidence::api_playbooks)),
+        needs("/incidents/{id}/review", Responder, || post(reviews::form_save)),
+        needs("/incidents/{id}/review/state", Responder, || post(reviews::form_state)),
+        needs("/incidents/{id}/review/stars", Responder, || post(reviews::form_star)),
+        needs("/incidents/{id}/review/impact-start", Responder, || post(reviews::form_impact_start)),
+        needs("/incidents/{id}/follow-ups", Responder, || post(reviews::form_add_follow_up)),
+        needs("/incidents/{id}/follow-ups/{follow_up}", Responder, || post(reviews::form_update_follow_up)),
+        needs("/api/v1/incidents/{id}/review/sections", Responder, || post(reviews::api_save)),
+        needs("/api/v1/incidents/{id}/review/state", Responder, || post(reviews::api_state)),
+        needs("/api/v1/incidents/{id}/review/stars", Responder, || post(reviews::api_star)),
+        needs("/api/v1/incidents/{id}/review/impact-start", Responder, || post(reviews::api_impact_start)),
+        needs("/api/v1/incidents/{id}/follow-ups", Responder, || post(reviews::api_add_follow_up)),
+        needs("/api/v1/incidents/{id}/follow-ups/{follow_up}", Responder, || {
+            post(reviews::api_update_follow_up)
+        }),
     ]
 };
 
@@ -270,6 +285,10 @@ pub fn router(
         .route("/api/v1/incidents/{id}/evidence/{evidence}", get(evidence::api_document))
         .route("/api/v1/incidents/{id}/guidance", get(evidence::api_guidance))
         .route("/incidents/{id}/evidence/{evidence}", get(evidence::page_report))
+        .route("/api/v1/incidents/{id}/review", get(reviews::api_get))
+        .route("/incidents/{id}/review.md", get(reviews::markdown))
+        .route("/insights.csv", get(reviews::insights_csv))
+        .route("/api/v1/insights", get(reviews::api_insights))
         .route("/api/v1/templates", get(updates::api_templates))
         .route("/status", get(status::page))
         .route("/status/history", get(status::history))

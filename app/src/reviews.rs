@@ -92,8 +92,9 @@ pub async fn load_review(id: i64) -> Result<Option<ReviewPage>, ServerFnError> {
 /// The signed-in person's open follow-ups, for the dashboard.
 #[server]
 pub async fn load_my_follow_ups() -> Result<FollowUpSummary, ServerFnError> {
+    let backend = crate::incidents::backend(crate::domain::role::Role::Viewer)?;
     let Some(viewer) = viewer() else { return Ok(FollowUpSummary::default()) };
-    crate::incidents::backend(crate::domain::role::Role::Viewer)?
+    backend
         .my_follow_ups(&viewer)
         .await
         .map_err(ServerFnError::new)

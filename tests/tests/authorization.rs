@@ -27,6 +27,9 @@ const SERVER_FUNCTIONS: &[(&str, Option<Role>, &str)] = &[
     ("load_alert_policy", Some(Role::Admin), ""),
     ("load_alert_declaration", Some(Role::Responder), "ids=1"),
     ("load_playbooks", Some(Role::Admin), ""),
+    ("load_review", Some(Role::Viewer), "id=1"),
+    ("load_my_follow_ups", Some(Role::Viewer), ""),
+    ("load_insights", Some(Role::Viewer), "from=&to="),
 ];
 
 /// API tokens act on `/api/` only; elsewhere their holder is anonymous.
@@ -73,6 +76,10 @@ async fn row_counts(app: &TestApp) -> Vec<(String, i64)> {
         "alert_rules",
         "evidence",
         "playbooks",
+        "reviews",
+        "review_revisions",
+        "review_stars",
+        "follow_ups",
     ] {
         let (n,): (i64,) =
             sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&db.pool).await.unwrap();
@@ -86,6 +93,7 @@ async fn post(app: &TestApp, client: &reqwest::Client, path: &str) -> u16 {
         &path
             .replace("{id}", "1")
             .replace("{action}", "1")
+            .replace("{follow_up}", "1")
             .replace("{audience}", "nobody")
             .replace("{purpose}", "x"),
     );

@@ -132,7 +132,8 @@ on_both_backends! {
         assert_eq!(
             kinds,
             ["declared", "acknowledged", "status_changed", "phase_changed", "phase_changed", "severity_changed",
-             "status_changed", "reopened"]
+             "status_changed", "review_state_changed", "reopened"],
+            "resolving opens the post-incident review"
         );
     }
 

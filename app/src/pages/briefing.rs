@@ -137,7 +137,7 @@ fn Numbers(recent: Recent, now: i64) -> impl IntoView {
             </svg>
             <table class="chart-figures visually-hidden">
                 <caption>"Incidents declared per day"</caption>
-                <thead><tr><th scope="col">"Day"</th><th scope="col">"Incidents"</th></tr></thead>
+                <thead><tr><th scope="col">"Day"</th><th scope="col">"Incidents declared"</th></tr></thead>
                 <tbody>
                     {recent.per_day.iter().enumerate().map(|(day, n)| view! { <tr><td>{date_of(day)}</td><td>{*n}</td></tr> }).collect_view()}
                 </tbody>

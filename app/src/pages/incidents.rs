@@ -162,7 +162,14 @@ fn IncidentTable(
                             <td><SeverityBadge severity=incident.severity /></td>
                             <td><a href=format!("/incidents/{}", incident.id)>{format!("#{} ", incident.id)}{incident.title.clone()}</a></td>
                             <td>{incident.status.as_str()}</td>
-                            <td>{incident.phase.label()}</td>
+                            <td>
+                                {incident.phase.label()}
+                                {incident.review.map(|review| view! {
+                                    " · "<a href=format!("/incidents/{}/review", incident.id)>
+                                        {if incident.closed_at.is_some() { "closed".to_owned() } else { format!("review {}", review.label().to_lowercase()) }}
+                                    </a>
+                                })}
+                            </td>
                             <td>{incident.commander.clone().unwrap_or_default()}</td>
                             <td>{duration_text(end - incident.declared_at)}</td>
                             <td class:overdue=incident.update_overdue>{due.unwrap_or_else(|| "—".to_owned())}</td>

@@ -352,7 +352,7 @@ async fn open_for_edit(tx: &mut Transaction<'static, Any>, id: i64) -> Result<St
         Some(ReviewState::Published) => Err(ReviewError::Closed(
             "The review is published and the incident closed; reopen the incident to change it.".into(),
         )),
-        Some(_) => current(&mut **tx, id).await,
+        Some(_) => current(tx, id).await,
     }
 }
 
@@ -360,7 +360,7 @@ async fn open_for_edit(tx: &mut Transaction<'static, Any>, id: i64) -> Result<St
 async fn review_exists(tx: &mut Transaction<'static, Any>, id: i64) -> Result<StoredReview, ReviewError> {
     match review_state(tx, id).await? {
         None => Err(ReviewError::Closed("The review opens when the incident is resolved.".into())),
-        Some(_) => current(&mut **tx, id).await,
+        Some(_) => current(tx, id).await,
     }
 }
 
@@ -384,8 +384,19 @@ async fn review_state(
     Ok(state.and_then(|s| ReviewState::parse(&s).ok()))
 }
 
+/// A `reviews` row.
+#[derive(sqlx::FromRow)]
+struct ReviewRow {
+    sections: String,
+    impact_start: Option<i64>,
+    impact_reason: Option<String>,
+    revision: i64,
+    updated_at: i64,
+    updated_by: String,
+}
+
 async fn current(conn: &mut sqlx::AnyConnection, id: i64) -> Result<StoredReview, ReviewError> {
-    let row: Option<(String, Option<i64>, Option<String>, i64, i64, String)> = sqlx::query_as(
+    let row: Option<ReviewRow> = sqlx::query_as(
         "SELECT sections, impact_start, impact_reason, revision, updated_at, updated_by FROM reviews \
          WHERE incident_id = $1",
     )
@@ -394,12 +405,12 @@ async fn current(conn: &mut sqlx::AnyConnection, id: i64) -> Result<StoredReview
     .await?;
     Ok(match row {
         None => StoredReview::default(),
-        Some((sections, start, reason, revision, at, by)) => StoredReview {
-            sections: serde_json::from_str(&sections).unwrap_or_default(),
-            impact_override: start.map(|at| (at, reason.unwrap_or_default())),
-            revision,
-            updated_at: Some(at),
-            updated_by: Some(by),
+        Some(row) => StoredReview {
+            sections: serde_json::from_str(&row.sections).unwrap_or_default(),
+            impact_override: row.impact_start.map(|at| (at, row.impact_reason.unwrap_or_default())),
+            revision: row.revision,
+            updated_at: Some(row.updated_at),
+            updated_by: Some(row.updated_by),
         },
     })
 }

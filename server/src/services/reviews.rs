@@ -167,9 +167,13 @@ impl Services {
         })
     }
 
-    /// Refused unless the caller holds a role on the incident or is an admin.
+    /// Refused until the review is open, and unless the caller holds a role on
+    /// the incident or is an admin.
     async fn may_write_review(&self, principal: &Principal, id: i64, what: &str) -> ServiceResult<Incident> {
         let incident = self.incident(id).await?;
+        if incident.state.review.is_none() {
+            return Err(ServiceError::Conflict("The review opens when the incident is resolved.".into()));
+        }
         require_any_role(&incident.state, &principal.actor(), what)?;
         Ok(incident)
     }

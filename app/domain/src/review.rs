@@ -444,7 +444,8 @@ impl Times {
             .iter()
             .find(|(_, event)| match event {
                 TimelineEvent::ActionExecuted { .. } => true,
-                TimelineEvent::PhaseChanged { to, .. } => *to > Phase::Containment,
+                // On to eradication or recovery; the post-incident phase comes after resolution, not mitigation.
+                TimelineEvent::PhaseChanged { to, .. } => matches!(to, Phase::Eradication | Phase::Recovery),
                 _ => false,
             })
             .map(|(at, _)| *at);

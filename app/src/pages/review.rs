@@ -388,11 +388,11 @@ fn Revisions(revisions: Vec<RevisionLine>) -> impl IntoView {
         <section id="revisions" class="no-print" aria-labelledby="revisions-heading">
             <h2 id="revisions-heading">"Revisions"</h2>
             {revisions.is_empty().then(|| view! { <p class="info">"Nothing saved yet."</p> })}
-            <ol class="revisions" reversed>
+            <ul class="revisions">
                 {revisions.into_iter().map(|r| view! {
                     <li data-revision=r.revision>{format!("#{} · {} · {} — {}", r.revision, date_time(r.at), r.author, r.changed)}</li>
                 }).collect_view()}
-            </ol>
+            </ul>
         </section>
     }
 }

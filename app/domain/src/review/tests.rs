@@ -170,6 +170,7 @@ fn resolving_opens_the_review_and_publishing_it_closes_the_incident() {
     script.at(13, Command::MoveReview(ReviewState::Published));
     assert!(script.state.is_closed());
     assert_eq!(script.state.closed_at, Some(T0 + 13 * MIN));
+    assert_eq!(Times::compute(&script.facts()).mitigated, None, "moving to post-incident is not mitigation");
     assert_eq!(script.state.phase, Phase::PostIncident);
     assert_eq!(script.timeline.last().map(|(_, e)| e), Some(&TimelineEvent::Closed));
 

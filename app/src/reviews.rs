@@ -94,10 +94,7 @@ pub async fn load_review(id: i64) -> Result<Option<ReviewPage>, ServerFnError> {
 pub async fn load_my_follow_ups() -> Result<FollowUpSummary, ServerFnError> {
     let backend = crate::incidents::backend(crate::domain::role::Role::Viewer)?;
     let Some(viewer) = viewer() else { return Ok(FollowUpSummary::default()) };
-    backend
-        .my_follow_ups(&viewer)
-        .await
-        .map_err(ServerFnError::new)
+    backend.my_follow_ups(&viewer).await.map_err(ServerFnError::new)
 }
 
 /// Insights for the period `from`..`to` (`YYYY-MM-DD`; empty: the last 90 days).

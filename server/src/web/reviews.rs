@@ -18,33 +18,6 @@ use domain::review::{ComponentImpact, FollowUpForm, ReviewState, Sections, Secti
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// The review form as the page posts it: one field per section, factors as repeated pairs.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct ReviewPost {
-    #[serde(default)]
-    pub revision: i64,
-    #[serde(default)]
-    pub summary: String,
-    #[serde(default)]
-    pub impact: String,
-    #[serde(default)]
-    pub trigger: String,
-    #[serde(default)]
-    pub resolution: String,
-    #[serde(default)]
-    pub detection: String,
-    #[serde(default)]
-    pub went_well: String,
-    #[serde(default)]
-    pub went_wrong: String,
-    #[serde(default)]
-    pub got_lucky: String,
-    #[serde(default)]
-    pub factor_kind: Vec<String>,
-    #[serde(default)]
-    pub factor_text: Vec<String>,
-}
-
 /// One contributing factor as the API sends it.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct FactorRequest {
@@ -53,10 +26,13 @@ pub struct FactorRequest {
     pub text: String,
 }
 
-/// The written sections, based on a revision (refused with 409 if someone saved after it).
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+/// The written sections, based on a revision (refused with 409 if someone saved
+/// after it): as the API sends them (`factors`), or as the page posts them
+/// (factors as repeated `factor_kind`/`factor_text` pairs).
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 pub struct ReviewRequest {
     /// The revision this edit is based on (0 before the first save).
+    #[serde(default)]
     pub revision: i64,
     #[serde(default)]
     pub summary: String,
@@ -76,47 +52,32 @@ pub struct ReviewRequest {
     pub got_lucky: String,
     #[serde(default)]
     pub factors: Vec<FactorRequest>,
-}
-
-fn sections_form(texts: [(&str, &str); 8], factors: Vec<(String, String)>) -> SectionsForm {
-    SectionsForm { texts: texts.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(), factors }
-}
-
-impl ReviewPost {
-    fn form(&self) -> SectionsForm {
-        let factors = self.factor_kind.iter().cloned().zip(self.factor_text.iter().cloned()).collect();
-        sections_form(
-            [
-                ("summary", &self.summary),
-                ("impact", &self.impact),
-                ("trigger", &self.trigger),
-                ("resolution", &self.resolution),
-                ("detection", &self.detection),
-                ("went_well", &self.went_well),
-                ("went_wrong", &self.went_wrong),
-                ("got_lucky", &self.got_lucky),
-            ],
-            factors,
-        )
-    }
+    #[serde(default)]
+    #[schema(ignore)]
+    pub factor_kind: Vec<String>,
+    #[serde(default)]
+    #[schema(ignore)]
+    pub factor_text: Vec<String>,
 }
 
 impl ReviewRequest {
     fn form(&self) -> SectionsForm {
-        let factors = self.factors.iter().map(|f| (f.kind.clone(), f.text.clone())).collect();
-        sections_form(
-            [
-                ("summary", &self.summary),
-                ("impact", &self.impact),
-                ("trigger", &self.trigger),
-                ("resolution", &self.resolution),
-                ("detection", &self.detection),
-                ("went_well", &self.went_well),
-                ("went_wrong", &self.went_wrong),
-                ("got_lucky", &self.got_lucky),
-            ],
-            factors,
-        )
+        let texts = [
+            ("summary", &self.summary),
+            ("impact", &self.impact),
+            ("trigger", &self.trigger),
+            ("resolution", &self.resolution),
+            ("detection", &self.detection),
+            ("went_well", &self.went_well),
+            ("went_wrong", &self.went_wrong),
+            ("got_lucky", &self.got_lucky),
+        ];
+        let posted = self.factor_kind.iter().cloned().zip(self.factor_text.iter().cloned());
+        let sent = self.factors.iter().map(|f| (f.kind.clone(), f.text.clone()));
+        SectionsForm {
+            texts: texts.iter().map(|(k, v)| ((*k).to_owned(), (*v).clone())).collect(),
+            factors: sent.chain(posted).collect(),
+        }
     }
 }
 
@@ -325,7 +286,7 @@ pub async fn form_save(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Caller(principal, _): Caller<Responder>,
-    FormPost { form, request }: FormPost<ReviewPost>,
+    FormPost { form, request }: FormPost<ReviewRequest>,
 ) -> Response {
     let sections = form.form();
     let result = state.services.save_review(&principal, id, &sections, form.revision).await;

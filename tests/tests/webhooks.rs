@@ -305,3 +305,69 @@ async fn deleting_a_webhook_stops_its_pending_deliveries() {
     assert_eq!(pending, 0);
     assert!(received.lock().unwrap().down_calls <= calls + 1, "no retries after the webhook is gone");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_published_just_before_a_crash_is_delivered_after_the_restart_once() {
+    let (base, seen) = recording_receiver().await;
+    let app = spawn_app(Backend::Sqlite).await;
+    let admin = app.signed_in("admin@example.com", Role::Admin).await;
+    assert_eq!(add_webhook(&app, &admin, &format!("{base}/signed")).await.status(), 303);
+    let id = publish(&app, "Delivered as usual.").await;
+    tests::eventually("the first delivery", 20, || async { (seen.lock().unwrap().len() == 1).then_some(()) })
+        .await;
+
+    // The process stopped after this update committed with the timeline and
+    // before its deliveries were queued (kill -9 between the two transactions).
+    let url = server::config::DatabaseUrl::parse(&app.database_url).unwrap();
+    let db = server::db::Database::connect(&url).await.unwrap();
+    let payload = json!({"kind": "update_posted", "audience": "public", "purpose": "identified",
+        "text": "Published just before the crash."});
+    let (event,): (i64,) = sqlx::query_as(
+        "INSERT INTO incident_events (incident_id, at, actor, kind, payload) \
+         VALUES ($1, $2, 'ic@example.com', 'update_posted', $3) RETURNING id",
+    )
+    .bind(id)
+    .bind(server::db::now_millis())
+    .bind(payload.to_string())
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+
+    // Starting again on the same database queues it: delivered once, under the public title.
+    let (_, _, _, restarted) = tests::start_server(&app.database_url).await;
+    let body = tests::eventually("the missed update delivered", 30, || async {
+        let seen = seen.lock().unwrap();
+        seen.iter()
+            .find(|(_, body)| body.contains("Published just before the crash."))
+            .map(|(_, b)| b.clone())
+    })
+    .await;
+    assert!(!body.contains("Checkout errors"), "a public receiver never sees the internal title: {body}");
+    let (marked,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_fanout WHERE event_id = $1")
+        .bind(event)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(marked, 1);
+    let delivered = tests::eventually("the delivery in the log", 20, || async {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE event_id = $1 AND outcome = 'delivered'",
+        )
+        .bind(event)
+        .fetch_one(&db.pool)
+        .await
+        .ok()?;
+        (n > 0).then_some(n)
+    })
+    .await;
+    assert_eq!(delivered, 1, "one delivery for the one webhook, not one per process");
+    let texts: Vec<String> = seen.lock().unwrap().iter().map(|(_, body)| body.clone()).collect();
+    assert_eq!(
+        texts.iter().filter(|b| b.contains("Delivered as usual.")).count(),
+        1,
+        "the first update was not sent again"
+    );
+    assert_eq!(texts.iter().filter(|b| b.contains("just before the crash")).count(), 1);
+    restarted.abort();
+    db.pool.close().await;
+}

@@ -170,6 +170,18 @@ pub struct Webhooks {
 }
 
 type Row = (i64, String, String, String, String, String);
+
+/// A published update whose deliveries were never queued, with its incident's titles.
+#[derive(sqlx::FromRow)]
+struct MissedUpdate {
+    id: i64,
+    incident_id: i64,
+    at: i64,
+    actor: String,
+    payload: String,
+    title: String,
+    public_title: Option<String>,
+}
 type DeliveryRow = (i64, i64, i64, i64, String, Option<i64>, Option<String>, i64);
 
 const DELIVERY_COLUMNS: &str = "incident_id, webhook_id, event_id, attempt, outcome, status_code, error, at";
@@ -332,6 +344,19 @@ impl Webhooks {
         let mut queued = 0;
         let mut tx = self.db.pool.begin().await?;
         for (entry, audience) in updates {
+            // Each update fans out once: whoever records it first (the publishing request,
+            // or the start-up sweep after a crash between the two commits) queues its deliveries.
+            let claimed = sqlx::query(
+                "INSERT INTO webhook_fanout (event_id, at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(entry.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 0 {
+                continue;
+            }
             for hook in hooks.iter().filter(|h| h.audience == audience) {
                 let Some(body) = payload(hook.format, incident_id, title, entry) else { continue };
                 sqlx::query(
@@ -356,10 +381,51 @@ impl Webhooks {
         Ok(queued)
     }
 
+    /// Queues the deliveries of updates that were published but never fanned
+    /// out: the process stopped (kill -9, a crash) after the update committed
+    /// and before its deliveries did. Answers how many updates it fanned out.
+    pub async fn fan_out_missed(&self) -> Result<usize, WebhookError> {
+        let rows: Vec<MissedUpdate> = sqlx::query_as(
+            "SELECT e.id, e.incident_id, e.at, e.actor, e.payload, i.title, i.public_title \
+             FROM incident_events e JOIN incidents i ON i.id = e.incident_id \
+             WHERE e.kind = $1 AND NOT EXISTS (SELECT 1 FROM webhook_fanout f WHERE f.event_id = e.id) \
+             ORDER BY e.id",
+        )
+        .bind("update_posted")
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut fanned_out = 0;
+        for MissedUpdate { id, incident_id, at, actor, payload, title, public_title } in rows {
+            let Ok(event) = serde_json::from_str::<TimelineEvent>(&payload) else { continue };
+            // A public receiver never sees the internal title.
+            let title = match &event {
+                TimelineEvent::UpdatePosted { audience: Audience::Public, .. } => {
+                    public_title.unwrap_or_else(|| format!("Incident #{incident_id}"))
+                }
+                _ => title,
+            };
+            let entry = TimelineEntry { id, incident_id, at, actor, event };
+            self.enqueue(incident_id, &title, std::slice::from_ref(&entry)).await?;
+            fanned_out += 1;
+        }
+        Ok(fanned_out)
+    }
+
     /// Delivers from the outbox until the process ends: due deliveries as
     /// they come, a few at a time, each claimed so that another replica does
-    /// not send it at the same moment.
+    /// not send it at the same moment. First fans out what a stopped process left.
     pub async fn run_outbox(self) {
+        match self.fan_out_missed().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                updates = n,
+                "queued the webhook deliveries of updates published before a stop"
+            ),
+            Err(error) => tracing::error!(
+                error = &error as &dyn std::error::Error,
+                "cannot look for updates whose webhook deliveries were never queued"
+            ),
+        }
         let in_flight = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
         loop {
             match self.due().await {

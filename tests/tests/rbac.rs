@@ -1,4 +1,4 @@
-//! `deploy/rbac.yaml` grants exactly what Wheelhouse uses: the drill cluster
+//! `deploy/kubernetes/base/rbac.yaml` grants exactly what Wheelhouse uses: the drill cluster
 //! records every request Wheelhouse makes while it watches the cluster and
 //! runs every containment action and its undo, and each request must be
 //! allowed by the ClusterRole. Also: a request the role would not allow is
@@ -10,9 +10,9 @@ use server::drill::access::Access;
 use server::drill::resources::PODS;
 use tests::{Backend, TestDrill, spawn_app_on};
 
-/// The rules of the ClusterRole in deploy/rbac.yaml.
+/// The rules of the ClusterRole in deploy/kubernetes/base/rbac.yaml.
 fn cluster_role_rules() -> Vec<Value> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/rbac.yaml");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kubernetes/base/rbac.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
     text.split("\n---\n")
         .map(|document| serde_yaml_ng::from_str::<Value>(document).unwrap())
@@ -214,7 +214,7 @@ async fn every_request_wheelhouse_makes_is_allowed_by_deploy_rbac_yaml() {
         );
     }
     let refused: Vec<&Access> = distinct.iter().filter(|a| !allowed(&rules, a)).collect();
-    assert!(refused.is_empty(), "deploy/rbac.yaml does not allow: {refused:#?}");
+    assert!(refused.is_empty(), "deploy/kubernetes/base/rbac.yaml does not allow: {refused:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -533,7 +533,7 @@ impl ActionFailure {
                     .to_owned()
             }
             ActionFailure::Forbidden { detail } => format!(
-                "Kubernetes refused: Wheelhouse's service account is not allowed to do this (see deploy/rbac.yaml). {detail}"
+                "Kubernetes refused: Wheelhouse's service account is not allowed to do this (see deploy/kubernetes/base/rbac.yaml). {detail}"
             ),
             ActionFailure::NotFound { detail } => format!("The object no longer exists. {detail}"),
             ActionFailure::Conflict { detail } => format!(

@@ -1,6 +1,6 @@
 //! What a real API server's authorizer sees: each request as a verb on a
 //! resource (or a non-resource URL). The drill can record them all (so a test
-//! can check Wheelhouse's requests against `deploy/rbac.yaml`) and can deny
+//! can check Wheelhouse's requests against `deploy/kubernetes/base/rbac.yaml`) and can deny
 //! chosen verbs on chosen resources with 403, as a missing RBAC rule would.
 
 use super::api::{Target, parse_path};

@@ -80,6 +80,18 @@ const fn grouped(
     }
 }
 
+/// A cluster-scoped resource of a named group (ClusterRole, ClusterRoleBinding).
+const fn cluster_grouped(
+    group: &'static str,
+    plural: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+) -> Resource {
+    Resource { namespaced: false, ..grouped(group, plural, singular, kind, &[], &[], false) }
+}
+
+const RBAC: &str = "rbac.authorization.k8s.io";
+
 pub const NAMESPACES: Resource =
     core("namespaces", "namespace", "Namespace", false, &["ns"], &["status"], false);
 pub const NODES: Resource = core("nodes", "node", "Node", false, &["no"], &["status"], false);
@@ -117,6 +129,27 @@ pub const NETWORK_POLICIES: Resource = grouped(
 );
 pub const LEASES: Resource = grouped("coordination.k8s.io", "leases", "lease", "Lease", &[], &[], false);
 pub const EVENTS_V1: Resource = grouped("events.k8s.io", "events", "event", "Event", &["ev"], &[], false);
+pub const CONFIG_MAPS: Resource = core("configmaps", "configmap", "ConfigMap", true, &["cm"], &[], false);
+pub const SECRETS: Resource = core("secrets", "secret", "Secret", true, &[], &[], false);
+pub const SERVICE_ACCOUNTS: Resource =
+    core("serviceaccounts", "serviceaccount", "ServiceAccount", true, &["sa"], &[], false);
+pub const PVCS: Resource = core(
+    "persistentvolumeclaims",
+    "persistentvolumeclaim",
+    "PersistentVolumeClaim",
+    true,
+    &["pvc"],
+    &["status"],
+    false,
+);
+pub const INGRESSES: Resource =
+    grouped("networking.k8s.io", "ingresses", "ingress", "Ingress", &["ing"], &["status"], false);
+pub const CLUSTER_ROLES: Resource = cluster_grouped(RBAC, "clusterroles", "clusterrole", "ClusterRole");
+pub const CLUSTER_ROLE_BINDINGS: Resource =
+    cluster_grouped(RBAC, "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding");
+pub const ROLES: Resource = grouped(RBAC, "roles", "role", "Role", &[], &[], false);
+pub const ROLE_BINDINGS: Resource =
+    grouped(RBAC, "rolebindings", "rolebinding", "RoleBinding", &[], &[], false);
 
 /// Everything served, in discovery order.
 pub const ALL: &[Resource] = &[
@@ -135,10 +168,20 @@ pub const ALL: &[Resource] = &[
     NETWORK_POLICIES,
     LEASES,
     EVENTS_V1,
+    CONFIG_MAPS,
+    SECRETS,
+    SERVICE_ACCOUNTS,
+    PVCS,
+    INGRESSES,
+    CLUSTER_ROLES,
+    CLUSTER_ROLE_BINDINGS,
+    ROLES,
+    ROLE_BINDINGS,
 ];
 
 /// The API groups other than core, each with its one version.
-pub const GROUPS: &[&str] = &["apps", "policy", "networking.k8s.io", "coordination.k8s.io", "events.k8s.io"];
+pub const GROUPS: &[&str] =
+    &["apps", "policy", "networking.k8s.io", "coordination.k8s.io", "events.k8s.io", RBAC];
 
 /// The resource served at `group`/`version`/`plural`.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<Resource> {

@@ -164,6 +164,59 @@ pub fn labels_of(object: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// What the API server does to some kinds on every write: a Secret's
+/// `stringData` is merged into `data` (base64), its `data` must be base64 and
+/// its `type` defaults to `Opaque`; a claim needs access modes and a size.
+fn admit(resource: Resource, object: &mut Value) -> Result<()> {
+    use base64::Engine;
+    let base64 = base64::engine::general_purpose::STANDARD;
+    let invalid = |object: &Value, reason: String| StoreError::Invalid {
+        kind: resource.kind.into(),
+        name: name_of(object).to_owned(),
+        reason,
+    };
+    match resource.kind {
+        "Secret" => {
+            if let Some(Value::Object(plain)) = object.as_object_mut().and_then(|o| o.remove("stringData")) {
+                if !object.get("data").is_some_and(Value::is_object) {
+                    object["data"] = json!({});
+                }
+                for (key, value) in plain {
+                    let text = value.as_str().unwrap_or_default().to_owned();
+                    object["data"][key.as_str()] = json!(base64.encode(text));
+                }
+            }
+            // Decoded and stored canonically; line breaks inside the base64 are
+            // ignored, as the API server's decoder does (Kustomize folds long values).
+            let data = object.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
+            for (key, value) in data {
+                let text: String =
+                    value.as_str().unwrap_or("!").chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
+                let Ok(bytes) = base64.decode(text) else {
+                    return Err(invalid(object, format!("data[{key}]: Invalid value: illegal base64 data")));
+                };
+                object["data"][key.as_str()] = json!(base64.encode(bytes));
+            }
+            if object.get("type").is_none() {
+                object["type"] = json!("Opaque");
+            }
+        }
+        "PersistentVolumeClaim" => {
+            if object.pointer("/spec/accessModes").and_then(Value::as_array).is_none_or(Vec::is_empty) {
+                return Err(invalid(
+                    object,
+                    "spec.accessModes: Required value: at least 1 access mode is required".into(),
+                ));
+            }
+            if object.pointer("/spec/resources/requests/storage").is_none() {
+                return Err(invalid(object, "spec.resources[storage]: Required value".into()));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 pub fn name_of(object: &Value) -> &str {
     object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default()
 }
@@ -381,6 +434,7 @@ impl Store {
             return Err(StoreError::BadRequest("the body must be a JSON object".into()));
         }
         strip_nulls(&mut object);
+        admit(resource, &mut object)?;
         object["apiVersion"] = json!(resource.api_version());
         object["kind"] = json!(kind);
         let now = timestamp(self.now());
@@ -473,6 +527,7 @@ impl Store {
             next["status"] = object.get("status").cloned().unwrap_or(Value::Null);
             next
         } else {
+            admit(resource, &mut object)?;
             object["apiVersion"] = json!(resource.api_version());
             object["kind"] = json!(resource.kind);
             if resource.has_subresource("status") {

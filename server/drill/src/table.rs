@@ -389,8 +389,86 @@ fn columns_and_cells(resource: &Resource, o: &Value, now: time::OffsetDateTime) 
             vec![Column("Name", "string", 0), Column("Holder", "string", 0), Column("Age", "string", 0)],
             vec![name, json!(text(o, "/spec/holderIdentity")), age],
         ),
+        "ConfigMap" | "Secret" => {
+            let data = o.get("data").and_then(Value::as_object).map_or(0, |d| d.len())
+                + o.get("binaryData").and_then(Value::as_object).map_or(0, |d| d.len());
+            let mut columns = vec![Column("Name", "string", 0)];
+            let mut cells = vec![name];
+            if resource.kind == "Secret" {
+                columns.push(Column("Type", "string", 0));
+                cells.push(json!(text(o, "/type")));
+            }
+            columns.extend([Column("Data", "string", 0), Column("Age", "string", 0)]);
+            cells.extend([json!(data), age]);
+            (columns, cells)
+        }
+        "PersistentVolumeClaim" => (
+            vec![
+                Column("Name", "string", 0),
+                Column("Status", "string", 0),
+                Column("Volume", "string", 0),
+                Column("Capacity", "string", 0),
+                Column("Access Modes", "string", 0),
+                Column("Age", "string", 0),
+            ],
+            vec![
+                name,
+                json!(text(o, "/status/phase")),
+                json!(text(o, "/spec/volumeName")),
+                json!(text(o, "/status/capacity/storage")),
+                json!(access_modes(o)),
+                age,
+            ],
+        ),
+        "Ingress" => (
+            vec![
+                Column("Name", "string", 0),
+                Column("Class", "string", 0),
+                Column("Hosts", "string", 0),
+                Column("Address", "string", 0),
+                Column("Age", "string", 0),
+            ],
+            vec![
+                name,
+                json!(or_none(text(o, "/spec/ingressClassName"))),
+                json!(ingress_hosts(o)),
+                json!(text(o, "/status/loadBalancer/ingress/0/ip")),
+                age,
+            ],
+        ),
+        "RoleBinding" | "ClusterRoleBinding" => (
+            vec![Column("Name", "string", 0), Column("Role", "string", 0), Column("Age", "string", 0)],
+            vec![name, json!(format!("{}/{}", text(o, "/roleRef/kind"), text(o, "/roleRef/name"))), age],
+        ),
         _ => (vec![Column("Name", "string", 0), Column("Age", "string", 0)], vec![name, age]),
     }
+}
+
+/// `RWO,ROX` as kubectl abbreviates a claim's access modes.
+fn access_modes(o: &Value) -> String {
+    let modes = o.pointer("/spec/accessModes").and_then(Value::as_array).cloned().unwrap_or_default();
+    modes
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|m| match m {
+            "ReadWriteOnce" => "RWO",
+            "ReadOnlyMany" => "ROX",
+            "ReadWriteMany" => "RWX",
+            "ReadWriteOncePod" => "RWOP",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The hosts of an Ingress's rules, `*` for a rule without one.
+fn ingress_hosts(o: &Value) -> String {
+    let rules = o.pointer("/spec/rules").and_then(Value::as_array).cloned().unwrap_or_default();
+    rules
+        .iter()
+        .map(|r| r.get("host").and_then(Value::as_str).unwrap_or("*").to_owned())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A `meta.k8s.io/v1` Table of `items`. `include_object` follows the

@@ -348,6 +348,18 @@ async fn handle(
     let not_found = || {
         ApiError::new(StatusCode::NOT_FOUND, "NotFound", "the server could not find the requested resource")
     };
+    // The drill speaks JSON only: a protobuf or CBOR body gets 415, on which
+    // clients (kubectl, client-go) send the request again as JSON.
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !body.is_empty() && (content_type.contains("protobuf") || content_type.contains("cbor")) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type})"
+            ),
+        ));
+    }
     let target = parse_path(uri.path()).ok_or_else(not_found)?;
     let query = Query::parse(uri);
     let store = &cluster.store;

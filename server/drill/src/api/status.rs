@@ -63,9 +63,19 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Conflict { plural, name } => ApiError::new(StatusCode::CONFLICT, "Conflict", message)
                 .with_details(json!({"name": name, "kind": plural})),
-            StoreError::Invalid { kind, name, .. } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", message)
-                    .with_details(json!({"name": name, "kind": kind}))
+            StoreError::Invalid { kind, name, reason } => {
+                // "spec.x: Required value: …" is the field and what is wrong with it, as kubectl prints causes.
+                let (field, what) = reason.split_once(": ").unwrap_or(("", reason.as_str()));
+                let cause_reason = if what.starts_with("Required value") {
+                    "FieldValueRequired"
+                } else {
+                    "FieldValueInvalid"
+                };
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", message).with_details(json!({
+                    "name": name,
+                    "kind": kind,
+                    "causes": [{"reason": cause_reason, "message": what, "field": field}],
+                }))
             }
             StoreError::Gone { .. } => ApiError::new(StatusCode::GONE, "Expired", message),
             StoreError::BadRequest(_) => ApiError::bad_request(message),

@@ -6,7 +6,7 @@
 use super::events::emit;
 use super::scheduler::node_ready;
 use crate::faults::{Faults, ImageBehaviour};
-use crate::resources::{NODES, PODS};
+use crate::resources::{CONFIG_MAPS, NODES, PODS, PVCS, SECRETS};
 use crate::store::{Filter, Store, name_of, namespace_of, timestamp, uid_of};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -32,6 +32,77 @@ fn parse_time(v: Option<&Value>) -> Option<time::OffsetDateTime> {
 fn pod_ip(node_index: usize, pod: &Value) -> String {
     let hash = uid_of(pod).bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
     format!("10.244.{}.{}", node_index, 2 + hash % 250)
+}
+
+/// Why a pod's containers cannot be created yet, as the kubelet says it: a
+/// volume it cannot mount (a missing ConfigMap or Secret, an unbound claim),
+/// or an environment reference to a missing ConfigMap or Secret.
+/// Answers `(container waiting reason, message, event reason, event message)`.
+fn blocked(store: &Store, pod: &Value) -> Option<(&'static str, String, &'static str, String)> {
+    let ns = namespace_of(pod);
+    let optional = |v: &Value| v.get("optional").and_then(Value::as_bool).unwrap_or(false);
+    for volume in pod.pointer("/spec/volumes").and_then(Value::as_array).into_iter().flatten() {
+        let volume_name = volume["name"].as_str().unwrap_or_default();
+        let missing = if let Some(source) = volume.get("configMap").filter(|s| !optional(s)) {
+            let name = source["name"].as_str().unwrap_or_default();
+            store.get(CONFIG_MAPS, ns, name).is_err().then(|| format!("configmap \"{name}\" not found"))
+        } else if let Some(source) = volume.get("secret").filter(|s| !optional(s)) {
+            let name = source["secretName"].as_str().unwrap_or_default();
+            store.get(SECRETS, ns, name).is_err().then(|| format!("secret \"{name}\" not found"))
+        } else if let Some(source) = volume.get("persistentVolumeClaim") {
+            let name = source["claimName"].as_str().unwrap_or_default();
+            match store.get(PVCS, ns, name) {
+                Err(_) => Some(format!("persistentvolumeclaim \"{name}\" not found")),
+                Ok(claim) if claim.pointer("/status/phase").and_then(Value::as_str) != Some("Bound") => {
+                    Some(format!("persistentvolumeclaim \"{name}\" is not bound"))
+                }
+                Ok(_) => None,
+            }
+        } else {
+            None
+        };
+        if let Some(why) = missing {
+            let message = format!("MountVolume.SetUp failed for volume \"{volume_name}\" : {why}");
+            return Some(("ContainerCreating", String::new(), "FailedMount", message));
+        }
+    }
+    let containers = pod.pointer("/spec/containers").and_then(Value::as_array).into_iter().flatten();
+    for container in containers {
+        let env_refs = container.get("env").and_then(Value::as_array).into_iter().flatten().filter_map(|e| {
+            let from = e.get("valueFrom")?;
+            from.get("configMapKeyRef")
+                .map(|r| (CONFIG_MAPS, r))
+                .or_else(|| from.get("secretKeyRef").map(|r| (SECRETS, r)))
+        });
+        let env_from =
+            container.get("envFrom").and_then(Value::as_array).into_iter().flatten().filter_map(|e| {
+                e.get("configMapRef")
+                    .map(|r| (CONFIG_MAPS, r))
+                    .or_else(|| e.get("secretRef").map(|r| (SECRETS, r)))
+            });
+        for (resource, reference) in env_refs.chain(env_from).filter(|(_, r)| !optional(r)) {
+            let name = reference["name"].as_str().unwrap_or_default();
+            let Ok(object) = store.get(resource, ns, name) else {
+                let why = format!("{} \"{name}\" not found", resource.singular);
+                return Some(("CreateContainerConfigError", why.clone(), "Failed", format!("Error: {why}")));
+            };
+            if let Some(key) = reference.get("key").and_then(Value::as_str) {
+                let has = ["data", "binaryData"]
+                    .iter()
+                    .any(|field| object.get(*field).and_then(|d| d.get(key)).is_some());
+                if !has {
+                    let why = format!("couldn't find key {key} in {} {ns}/{name}", resource.kind);
+                    return Some((
+                        "CreateContainerConfigError",
+                        why.clone(),
+                        "Failed",
+                        format!("Error: {why}"),
+                    ));
+                }
+            }
+        }
+    }
+    None
 }
 
 pub fn reconcile(store: &Store, faults: &Faults) -> bool {
@@ -93,6 +164,10 @@ pub fn reconcile(store: &Store, faults: &Faults) -> bool {
         let mut any_started = false;
         let mut pulling_failed = false;
         let mut pending_events: Vec<(&str, String, String)> = Vec::new();
+        let waiting_for = blocked(store, &pod);
+        if let Some((_, _, reason, message)) = &waiting_for {
+            pending_events.push(("Warning", (*reason).to_owned(), message.clone()));
+        }
         for container in
             pod.pointer("/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default()
         {
@@ -103,6 +178,17 @@ pub fn reconcile(store: &Store, faults: &Faults) -> bool {
             let started_at = before.as_ref().and_then(|s| s.pointer("/state/running/startedAt").cloned());
             let base = json!({"name": name, "image": image, "imageID": format!("{image}@sha256:{}", "0".repeat(64)), "containerID": format!("containerd://{}", uid_of(&pod).replace('-', "")), "started": false, "ready": false, "restartCount": restarts});
             let mut status = base.clone();
+            if let Some((reason, message, _, _)) = &waiting_for {
+                // Not created: no image, no container ID yet.
+                status = json!({"name": name, "image": image, "imageID": "", "started": false, "ready": false, "restartCount": restarts});
+                status["state"] = if message.is_empty() {
+                    json!({"waiting": {"reason": reason}})
+                } else {
+                    json!({"waiting": {"reason": reason, "message": message}})
+                };
+                statuses.push(status);
+                continue;
+            }
             match faults.image(&image) {
                 ImageBehaviour::Healthy => {
                     any_started = true;
@@ -204,12 +290,13 @@ pub fn reconcile(store: &Store, faults: &Faults) -> bool {
             c
         };
         let not_ready_reason = if node_up { "ContainersNotReady" } else { "NodeNotReady" };
-        let phase = if pulling_failed && !any_started { "Pending" } else { "Running" };
+        let phase =
+            if (pulling_failed || waiting_for.is_some()) && !any_started { "Pending" } else { "Running" };
         let host_ip = node.pointer("/status/addresses/0/address").cloned().unwrap_or(Value::Null);
         let status = json!({
             "phase": phase,
             "conditions": [
-                condition("PodReadyToStartContainers", true, None),
+                condition("PodReadyToStartContainers", waiting_for.as_ref().is_none_or(|w| w.2 != "FailedMount"), None),
                 condition("Initialized", true, None),
                 condition("Ready", all_ready, Some(not_ready_reason)),
                 condition("ContainersReady", all_ready, Some(not_ready_reason)),

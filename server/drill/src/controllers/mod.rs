@@ -6,6 +6,7 @@ mod endpoints;
 mod events;
 mod kubelet;
 mod scheduler;
+mod volumes;
 mod workloads;
 
 pub use events::emit;
@@ -22,7 +23,8 @@ use std::time::Duration;
 /// One pass of every controller; returns the names of those that changed something.
 pub fn reconcile_once(cluster: &DrillCluster) -> Vec<&'static str> {
     let store = &cluster.store;
-    let passes: [(&'static str, &dyn Fn() -> bool); 8] = [
+    let passes: [(&'static str, &dyn Fn() -> bool); 9] = [
+        ("volumes", &|| volumes::reconcile(store)),
         ("deployment", &|| workloads::reconcile_deployments(store)),
         ("replicaset", &|| workloads::reconcile_replica_sets(store)),
         ("statefulset", &|| workloads::reconcile_stateful_sets(store)),

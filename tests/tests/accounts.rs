@@ -160,6 +160,41 @@ on_both_backends! {
         task.abort();
     }
 
+    async fn a_session_ends_seven_days_after_signing_in_however_active(app) {
+        let client = app.signed_in("max@example.com", Role::Responder).await;
+        assert_eq!(app.get(&client, "/").await.status(), 200);
+        let url = server::config::DatabaseUrl::parse(&app.database_url).unwrap();
+        let db = server::db::Database::connect(&url).await.unwrap();
+        // Moves the session's sign-in time back by `days`, as if it had been used ever since.
+        let signed_in_days_ago = |days: i64| {
+            let db = db.clone();
+            async move {
+                let rows: Vec<(String, String)> =
+                    sqlx::query_as("SELECT id, data FROM sessions").fetch_all(&db.pool).await.unwrap();
+                for (id, data) in rows {
+                    let mut data: serde_json::Value = serde_json::from_str(&data).unwrap();
+                    if data.get(server::web::context::SIGNED_IN_AT_KEY).is_some() {
+                        data[server::web::context::SIGNED_IN_AT_KEY] =
+                            serde_json::json!(server::db::now_millis() - days * 86_400_000);
+                        sqlx::query("UPDATE sessions SET data = $1 WHERE id = $2")
+                            .bind(data.to_string())
+                            .bind(id)
+                            .execute(&db.pool)
+                            .await
+                            .unwrap();
+                    }
+                }
+            }
+        };
+        signed_in_days_ago(6).await;
+        assert_eq!(app.get(&client, "/").await.status(), 200, "six days in, still signed in");
+        signed_in_days_ago(8).await;
+        let after = app.get(&client, "/").await;
+        assert_eq!(after.status(), 303, "eight days in, the session is over");
+        assert_eq!(location(&after), "/login?next=%2F");
+        db.pool.close().await;
+    }
+
     async fn an_account_cannot_be_added_twice(app) {
         app.create_user("lee@example.com", Role::Viewer).await;
         let email = app::domain::account::Email::parse("LEE@example.com").unwrap();

@@ -31,6 +31,16 @@ pub struct Figures {
     pub follow_ups: FollowUpFigures,
 }
 
+/// Median and p90 per severity, from the declaration to these columns.
+#[derive(Clone, Debug, Default)]
+pub struct Times {
+    pub acknowledge: Vec<(Severity, Percentiles)>,
+    pub resolve: Vec<(Severity, Percentiles)>,
+}
+
+const ACKNOWLEDGED: &str = "acknowledged_at";
+const RESOLVED: &str = "resolved_at";
+
 /// `[$1, $2)` on `declared_at`.
 const IN_PERIOD: &str = "declared_at >= $1 AND declared_at < $2";
 
@@ -54,8 +64,8 @@ impl InsightsStore {
                 .into_iter()
                 .filter_map(|(c, n)| Some((Category::parse(&c).ok()?, n)))
                 .collect(),
-            acknowledge: self.durations_by_severity("acknowledged_at", period).await?,
-            resolve: self.durations_by_severity("resolved_at", period).await?,
+            acknowledge: self.durations_by_severity(ACKNOWLEDGED, period).await?,
+            resolve: self.durations_by_severity(RESOLVED, period).await?,
             components_by_incidents: self
                 .grouped(
                     &format!(
@@ -69,6 +79,14 @@ impl InsightsStore {
             components_by_downtime: self.downtime(period).await?,
             recovery: self.recovery(period).await?,
             follow_ups: self.follow_ups(period, now).await?,
+        })
+    }
+
+    /// Only the times to acknowledge and to resolve (what a trend compares).
+    pub async fn times(&self, period: Period) -> Result<Times, DbError> {
+        Ok(Times {
+            acknowledge: self.durations_by_severity(ACKNOWLEDGED, period).await?,
+            resolve: self.durations_by_severity(RESOLVED, period).await?,
         })
     }
 

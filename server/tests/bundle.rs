@@ -5,9 +5,10 @@
 //! and assets and keeps its database in the data directory.
 //! (Here rather than in `tests/` so that cargo builds the binary it runs.)
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The unprivileged user the image runs as (`nobody` here; uid 10001 in the image).
 const UID: &str = "65534";
@@ -54,9 +55,7 @@ async fn the_bundle_runs_from_its_own_directory_as_an_unprivileged_user_with_onl
     }
     let before = files(&app);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let binary = app.join("wheelhouse").display().to_string();
-    let listen = format!("127.0.0.1:{port}");
     let mut command = if as_root {
         let mut c = Command::new("setpriv");
         c.args([
@@ -71,30 +70,36 @@ async fn the_bundle_runs_from_its_own_directory_as_an_unprivileged_user_with_onl
         Command::new(&binary)
     };
     let mut child = command
-        .args(["--listen", &listen, "serve"])
+        .args(["--listen", "127.0.0.1:0", "serve"])
         .current_dir(&data)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("HOME", &data)
         .env("WHEELHOUSE_SITE_ROOT", app.join("site"))
+        .env("WHEELHOUSE_LOG_FORMAT", "json")
         .env("DATABASE_URL", format!("sqlite://{}", data.join("wheelhouse.db").display()))
         .env("WHEELHOUSE_CLUSTER", "sim")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let base = format!("http://{listen}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            break;
+    // It logs the address it listens on once it serves.
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (sender, address) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+            if let Some(address) = entry["http.address"].as_str().or(entry["fields"]["http.address"].as_str())
+            {
+                let _ = sender.send(address.to_owned());
+            }
         }
-        assert!(child.try_wait().unwrap().is_none(), "the bundle exited at start");
-        assert!(Instant::now() < deadline, "the bundle did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    });
+    let address =
+        address.recv_timeout(Duration::from_secs(60)).expect("the bundle starts and logs its address");
+    let base = format!("http://{address}");
+    let client = reqwest::Client::new();
     let page = client.get(format!("{base}/login")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();

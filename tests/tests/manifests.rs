@@ -208,15 +208,12 @@ async fn a_pod_waits_for_the_config_map_and_secret_it_names() {
     apply_json(&drill, r#"{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app-secret", "namespace": "default"}, "stringData": {"token": "s3cret"}}"#).await;
     let stored = drill.kubectl_ok(&["get", "secret", "app-secret", "-o", "jsonpath={.data.token}"]).await;
     assert_eq!(stored.trim(), "czNjcmV0");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let pod = drill.get(server::drill::resources::PODS, "default", "needs-config");
-        if pod.pointer("/status/phase").and_then(Value::as_str) == Some("Running") {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the pod did not run: {}", pod["status"]);
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    drill
+        .wait_until("the pod to run", || {
+            let pod = drill.get(server::drill::resources::PODS, "default", "needs-config");
+            pod.pointer("/status/phase").and_then(Value::as_str) == Some("Running")
+        })
+        .await;
     let bad = r#"{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "bad", "namespace": "default"}, "data": {"k": "not base64!"}}"#;
     std::fs::write(&file, bad).unwrap();
     let (ok, _, err) = drill.kubectl(&["apply", "-f", &file.display().to_string()]).await;

@@ -314,6 +314,20 @@ impl FollowUp {
     }
 }
 
+/// Who may change a follow-up: its owner (a responder), anyone holding a role
+/// on the incident, or an admin.
+pub fn may_change_follow_up(
+    state: &super::incident_lifecycle::IncidentState,
+    actor: &super::incident_lifecycle::Actor,
+    follow_up: &FollowUp,
+) -> Result<(), super::incident_lifecycle::Refusal> {
+    let owns = follow_up.owner.as_ref().zip(actor.person.as_ref()).is_some_and(|(o, p)| o.id == p.id);
+    if owns && actor.role.satisfies(super::role::Role::Responder) {
+        return Ok(());
+    }
+    super::incident_lifecycle::require_any_role(state, actor, "change follow-ups")
+}
+
 /// Whether a timeline entry is starred in a new review: the events a reader
 /// needs to follow what happened.
 pub fn starred_by_default(event: &TimelineEvent) -> bool {

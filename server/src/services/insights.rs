@@ -24,7 +24,7 @@ impl Services {
         let unavailable =
             |e: crate::db::DbError| ServiceError::unavailable("The insights cannot be read right now.", &e);
         let figures = self.insights.figures(period, TOP, now).await.map_err(unavailable)?;
-        let before = self.insights.figures(period.previous(), TOP, now).await.map_err(unavailable)?;
+        let before = self.insights.times(period.previous()).await.map_err(unavailable)?;
         let components = self
             .components
             .list()

@@ -267,15 +267,11 @@ impl Services {
     ) -> ServiceResult<()> {
         let input = FollowUpInput::parse(form)?;
         let incident = self.incident(id).await?;
-        let actor = principal.actor();
         let existing = self.reviews.follow_ups(id).await?;
-        let owns = existing.iter().any(|row| {
-            row.follow_up.id == follow_up
-                && row.follow_up.owner.as_ref().zip(actor.person.as_ref()).is_some_and(|(o, p)| o.id == p.id)
-        });
-        if !owns || !actor.role.satisfies(domain::role::Role::Responder) {
-            require_any_role(&incident.state, &actor, "change follow-ups")?;
-        }
+        let row = existing.iter().find(|row| row.follow_up.id == follow_up).ok_or_else(|| {
+            ServiceError::NotFound(format!("Incident #{id} has no follow-up #{follow_up}."))
+        })?;
+        domain::review::may_change_follow_up(&incident.state, &principal.actor(), &row.follow_up)?;
         let owner = self.follow_up_owner(&input).await?;
         let now = self.clock.now_millis();
         Ok(self.reviews.update_follow_up(id, follow_up, &principal.name(), &input, owner, now).await?)

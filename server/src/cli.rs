@@ -57,6 +57,22 @@ pub struct SettingsArgs {
     /// Storm guard: more new alerts than this in a minute attach to one incident [default: 20]
     #[arg(long, env = "WHEELHOUSE_ALERT_STORM_LIMIT", global = true, value_name = "COUNT")]
     pub alert_storm_limit: Option<String>,
+    /// Run as one of several replicas on one PostgreSQL database: singleton work goes to the
+    /// replica holding a coordination.k8s.io Lease [default: false]
+    #[arg(long, env = "WHEELHOUSE_LEADER_ELECTION", global = true, value_name = "BOOL")]
+    pub leader_election: Option<String>,
+    /// Namespace of the Leases [default: Wheelhouse's own in a cluster, else default]
+    #[arg(long, env = "WHEELHOUSE_LEASE_NAMESPACE", global = true, value_name = "NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// Name of the leader Lease; replica Leases are named after it [default: wheelhouse-leader]
+    #[arg(long, env = "WHEELHOUSE_LEASE_NAME", global = true, value_name = "NAME")]
+    pub lease_name: Option<String>,
+    /// Seconds a Lease holds without renewal; failover takes about this long [default: 15]
+    #[arg(long, env = "WHEELHOUSE_LEASE_DURATION", global = true, value_name = "SECONDS")]
+    pub lease_duration: Option<String>,
+    /// This process among the replicas, unique among them [default: the pod's name, or host-pid]
+    #[arg(long, env = "WHEELHOUSE_REPLICA_ID", global = true, value_name = "ID")]
+    pub replica_id: Option<String>,
 }
 
 impl SettingsArgs {
@@ -74,6 +90,11 @@ impl SettingsArgs {
             public_url: self.public_url.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             webhook_allow: self.webhook_allow.clone(),
+            leader_election: self.leader_election.clone(),
+            lease_namespace: self.lease_namespace.clone(),
+            lease_name: self.lease_name.clone(),
+            lease_duration: self.lease_duration.clone(),
+            replica_id: self.replica_id.clone(),
         }
     }
 }

@@ -38,6 +38,19 @@ pub struct Settings {
     /// How long a client may take to send a request's headers before the
     /// connection is closed (a client trickling headers cannot hold it open).
     pub header_read_timeout: std::time::Duration,
+    /// Several replicas on one PostgreSQL database: leader election through
+    /// Leases. `None`: this process is alone on its database.
+    pub leader_election: Option<LeaderElection>,
+    /// This process among the replicas (default: the pod's name, or host and process id).
+    pub replica_id: Option<String>,
+}
+
+/// Leader election as configured; the namespace defaults to Wheelhouse's own in a cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaderElection {
+    pub namespace: Option<String>,
+    pub lease_name: String,
+    pub lease_duration: std::time::Duration,
 }
 
 /// Settings as typed by a person, before parsing. Each source fills what it knows.
@@ -56,6 +69,11 @@ pub struct RawSettings {
     pub public_url: Option<String>,
     pub trusted_proxies: Option<String>,
     pub webhook_allow: Option<String>,
+    pub leader_election: Option<String>,
+    pub lease_namespace: Option<String>,
+    pub lease_name: Option<String>,
+    pub lease_duration: Option<String>,
+    pub replica_id: Option<String>,
 }
 
 impl RawSettings {
@@ -74,6 +92,11 @@ impl RawSettings {
             public_url: self.public_url.or(lower.public_url),
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
             webhook_allow: self.webhook_allow.or(lower.webhook_allow),
+            leader_election: self.leader_election.or(lower.leader_election),
+            lease_namespace: self.lease_namespace.or(lower.lease_namespace),
+            lease_name: self.lease_name.or(lower.lease_name),
+            lease_duration: self.lease_duration.or(lower.lease_duration),
+            replica_id: self.replica_id.or(lower.replica_id),
         }
     }
 }
@@ -96,6 +119,8 @@ pub const DEFAULT_ALERT_DETECTION_AFTER: std::time::Duration = std::time::Durati
 /// How long a client may take to send a request's headers.
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 pub const DEFAULT_ALERT_STORM_LIMIT: u32 = 20;
+pub const DEFAULT_LEASE_NAME: &str = "wheelhouse-leader";
+pub const DEFAULT_LEASE_DURATION: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl Settings {
     /// Resolves settings from flags and environment (`given`) over the file.
@@ -201,7 +226,21 @@ impl Settings {
             "--webhook-allow / WHEELHOUSE_WEBHOOK_ALLOW",
             raw.webhook_allow.as_deref().unwrap_or(""),
         )?;
+        let leader_election = leader_election(&raw, &database)?;
+        let replica_id = match raw.replica_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+            None => None,
+            Some(id) if id.len() <= 200 && id.chars().all(|c| c.is_ascii_graphic()) => Some(id.to_owned()),
+            Some(id) => {
+                return Err(ConfigError::Invalid {
+                    setting: "--replica-id / WHEELHOUSE_REPLICA_ID",
+                    expected: "up to 200 printable characters without spaces, unique among the replicas",
+                    got: id.to_owned(),
+                });
+            }
+        };
         Ok(Settings {
+            leader_election,
+            replica_id,
             webhook_allow,
             trusted_proxies,
             public_url,
@@ -217,6 +256,70 @@ impl Settings {
             header_read_timeout: HEADER_READ_TIMEOUT,
         })
     }
+}
+
+/// Leader election needs a database the replicas share: PostgreSQL.
+fn leader_election(raw: &RawSettings, database: &DatabaseUrl) -> Result<Option<LeaderElection>, ConfigError> {
+    match raw.leader_election.as_deref().map(str::trim) {
+        None | Some("false" | "off") => return Ok(None),
+        Some("true" | "lease") => {}
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                setting: "--leader-election / WHEELHOUSE_LEADER_ELECTION",
+                expected: "true or false",
+                got: other.to_owned(),
+            });
+        }
+    }
+    if let DatabaseUrl::Sqlite { .. } = database {
+        return Err(ConfigError::Invalid {
+            setting: "--leader-election / WHEELHOUSE_LEADER_ELECTION",
+            expected: "false with SQLite (one process per file); several replicas need a postgres:// database",
+            got: "true".to_owned(),
+        });
+    }
+    let lease_duration = match raw.lease_duration.as_deref().map(str::trim) {
+        None => DEFAULT_LEASE_DURATION,
+        Some(given) => given
+            .strip_suffix('s')
+            .unwrap_or(given)
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (2..=300).contains(s))
+            .map(std::time::Duration::from_secs)
+            .ok_or_else(|| ConfigError::Invalid {
+                setting: "--lease-duration / WHEELHOUSE_LEASE_DURATION",
+                expected: "seconds from 2 to 300, such as 15 or 15s",
+                got: given.to_owned(),
+            })?,
+    };
+    let name_setting = |setting: &'static str, given: Option<&str>| -> Result<Option<String>, ConfigError> {
+        match given.map(str::trim).filter(|n| !n.is_empty()) {
+            None => Ok(None),
+            Some(name) if is_dns_label(name) => Ok(Some(name.to_owned())),
+            Some(name) => Err(ConfigError::Invalid {
+                setting,
+                expected: "a Kubernetes name: lower-case letters, digits and '-', at most 63",
+                got: name.to_owned(),
+            }),
+        }
+    };
+    Ok(Some(LeaderElection {
+        namespace: name_setting(
+            "--lease-namespace / WHEELHOUSE_LEASE_NAMESPACE",
+            raw.lease_namespace.as_deref(),
+        )?,
+        lease_name: name_setting("--lease-name / WHEELHOUSE_LEASE_NAME", raw.lease_name.as_deref())?
+            .unwrap_or_else(|| DEFAULT_LEASE_NAME.to_owned()),
+        lease_duration,
+    }))
+}
+
+fn is_dns_label(name: &str) -> bool {
+    name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
 }
 
 fn read_file(path: &Path) -> Result<RawSettings, ConfigError> {
@@ -438,6 +541,36 @@ mod tests {
         let err = Settings::resolve(RawSettings { trusted_proxies: Some("10.0.0.0/33".into()), ..raw() })
             .unwrap_err();
         assert!(err.to_string().contains("--trusted-proxies"), "{err}");
+    }
+
+    #[test]
+    fn leader_election_needs_postgresql_and_takes_a_lease_duration_and_names() {
+        let err =
+            Settings::resolve(RawSettings { leader_election: Some("true".into()), ..raw() }).unwrap_err();
+        assert!(err.to_string().contains("postgres://"), "SQLite is one process per file: {err}");
+        let pg = || RawSettings {
+            database_url: Some("postgres://wheelhouse@db:5432/wheelhouse".into()),
+            leader_election: Some("true".into()),
+            ..raw()
+        };
+        let s = Settings::resolve(pg()).unwrap();
+        let election = s.leader_election.unwrap();
+        assert_eq!(election.lease_name, DEFAULT_LEASE_NAME);
+        assert_eq!(election.lease_duration, DEFAULT_LEASE_DURATION);
+        assert_eq!(election.namespace, None, "Wheelhouse's own namespace, found at start");
+        let s = Settings::resolve(RawSettings { lease_duration: Some("3s".into()), ..pg() }).unwrap();
+        assert_eq!(s.leader_election.unwrap().lease_duration, std::time::Duration::from_secs(3));
+        for (bad, setting) in [
+            (RawSettings { lease_duration: Some("1".into()), ..pg() }, "--lease-duration"),
+            (RawSettings { lease_name: Some("Leader!".into()), ..pg() }, "--lease-name"),
+            (RawSettings { lease_namespace: Some("-x".into()), ..pg() }, "--lease-namespace"),
+            (RawSettings { replica_id: Some("two words".into()), ..pg() }, "--replica-id"),
+            (RawSettings { leader_election: Some("maybe".into()), ..pg() }, "--leader-election"),
+        ] {
+            let err = Settings::resolve(bad).unwrap_err();
+            assert!(err.to_string().contains(setting), "{err}");
+        }
+        assert!(Settings::resolve(raw()).unwrap().leader_election.is_none(), "off by default");
     }
 
     #[test]

@@ -94,6 +94,45 @@ impl Database {
     }
 }
 
+/// Another process serves the same SQLite file.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "another Wheelhouse process is serving the SQLite database {path}: SQLite allows one server per file. \
+     Stop the other process, or run several replicas on PostgreSQL with --leader-election"
+)]
+pub struct SqliteInUse {
+    pub path: String,
+}
+
+/// For a SQLite database, an exclusive lock on `PATH.lock`, held while serving
+/// (so a second server on the same file refuses to start; one-off commands
+/// such as `wheelhouse user add` do not take it). `None` for PostgreSQL and
+/// in-memory databases.
+pub fn lock_sqlite_file(url: &DatabaseUrl) -> Result<Option<std::fs::File>, SqliteInUse> {
+    let DatabaseUrl::Sqlite { path } = url else { return Ok(None) };
+    if path.starts_with(':') {
+        return Ok(None);
+    }
+    // A file beside the database, never the database itself: closing any descriptor
+    // of a file drops the process's POSIX locks on it, which SQLite relies on.
+    let lock_path = format!("{path}.lock");
+    let file = match std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path) {
+        Ok(file) => file,
+        Err(error) => {
+            tracing::warn!(error = %error, lock.path = %lock_path, "cannot open the SQLite lock file; not guarding against a second server");
+            return Ok(None);
+        }
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SqliteInUse { path: path.clone() }),
+        Err(std::fs::TryLockError::Error(error)) => {
+            tracing::warn!(error = %error, db.path = %path, "cannot lock the SQLite file; not guarding against a second server");
+            Ok(None)
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch: how every time is stored.
 pub fn now_millis() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000

@@ -145,19 +145,38 @@ async fn relay(hub: std::sync::Weak<EventHub>, mut last: i64) {
 }
 
 /// Wakes the relay when another replica (or this one) commits events,
-/// reconnecting after a pause when the LISTEN connection fails.
+/// reconnecting after a pause when the LISTEN connection fails. Each
+/// (re)connection wakes the relay too: notifications sent while the
+/// connection was down are lost, but the relay reads from the database
+/// whatever came after the last event it relayed, so nothing is missed.
 async fn listen(hub: std::sync::Weak<EventHub>, url: String) {
+    let wake = || match hub.upgrade() {
+        Some(hub) => {
+            hub.wake.notify_one();
+            true
+        }
+        None => false,
+    };
     loop {
         let error = match subscribe(&url).await {
-            Ok(mut listener) => loop {
-                match listener.recv().await {
-                    Ok(_) => match hub.upgrade() {
-                        Some(hub) => hub.wake.notify_one(),
-                        None => return,
-                    },
-                    Err(error) => break error,
+            Ok(mut listener) => {
+                if !wake() {
+                    return;
                 }
-            },
+                loop {
+                    // `Ok(None)`: the connection was lost and is made again on the next call.
+                    match listener.try_recv().await {
+                        Ok(Some(_)) => {}
+                        Ok(None) => {
+                            tracing::warn!("the LISTEN connection for live events was lost; resynchronising")
+                        }
+                        Err(error) => break error,
+                    }
+                    if !wake() {
+                        return;
+                    }
+                }
+            }
             Err(error) => error,
         };
         tracing::warn!(

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cluster;
 pub mod components;
 pub mod config;
+pub mod coordination;
 pub mod db;
 /// The drill cluster, a crate of its own (`server/drill`).
 pub use drill;

@@ -2,12 +2,14 @@
 //! watch and health engine, live events, router, listener.
 
 use crate::accounts::Accounts;
+use crate::accounts::SetupToken;
 use crate::actions::Actions;
 use crate::cluster::engine::{Board, Engine};
 use crate::cluster::watch::{Live, Watchers};
 use crate::cluster::{Connected, EmbeddedDrill};
 use crate::components::Components;
 use crate::config::{DatabaseUrl, Settings};
+use crate::coordination::{Coordination, LeaseSettings, while_leading};
 use crate::db::Database;
 use crate::events::EventHub;
 use crate::history::History;
@@ -49,6 +51,10 @@ pub struct Application {
     /// Set when shutting down: streams end, and the rest gets [`SHUTDOWN_BOUND`].
     stopping: tokio::sync::watch::Sender<bool>,
     header_read_timeout: Duration,
+    /// This process among the replicas: who leads, this replica's epoch.
+    pub coordination: Coordination,
+    /// Held while serving: a second process on the same SQLite file refuses to start.
+    _sqlite_lock: Option<std::fs::File>,
 }
 
 /// Once shutting down, requests under way get this long to finish.
@@ -80,6 +86,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let cluster = crate::cluster::resolve(settings.cluster, settings.kubeconfig.is_some())?;
         let db = Database::connect(&settings.database).await?;
+        let sqlite_lock = crate::db::lock_sqlite_file(&settings.database)?;
         db.migrate().await?;
         let accounts = Accounts::new(db.clone());
         let components = Components::new(db.clone());
@@ -97,6 +104,29 @@ impl Application {
                 tracing::info!(components = added, "added the drill scenario's service components");
             }
         }
+        let replica = settings.replica_id.clone().unwrap_or_else(crate::coordination::default_replica_id);
+        let coordination = match &settings.leader_election {
+            None => Coordination::solo(replica),
+            Some(election) => {
+                let lease = LeaseSettings {
+                    namespace: election
+                        .namespace
+                        .clone()
+                        .or_else(own_namespace)
+                        .unwrap_or_else(|| "default".into()),
+                    name: election.lease_name.clone(),
+                    duration: election.lease_duration,
+                };
+                tracing::info!(
+                    replica = %replica,
+                    lease.namespace = %lease.namespace,
+                    lease.name = %lease.name,
+                    lease.duration_seconds = lease.duration.as_secs(),
+                    "leader election on: singleton work runs on the replica holding the lease"
+                );
+                Coordination::with_leases(client.clone(), replica, lease)
+            }
+        };
         let live = Live::new(crate::db::now_millis());
         let actuator: Arc<dyn crate::services::ports::ClusterActuator> =
             Arc::new(crate::actions::actuator::Actuator::new(client.clone()));
@@ -111,16 +141,24 @@ impl Application {
             history: history.clone(),
             hub: events.clone(),
             board: board.clone(),
+            coordination: coordination.clone(),
         };
         let mut background = BackgroundTasks(vec![
+            tokio::spawn(coordination.clone().run()),
             tokio::spawn(engine.run()),
-            tokio::spawn(prune_history(history.clone(), events.clone())),
+            while_leading(&coordination, "pruning", {
+                let (history, events, accounts) = (history.clone(), events.clone(), accounts.clone());
+                move || prune(history.clone(), events.clone(), accounts.clone())
+            }),
         ]);
         let pages: Arc<dyn app::live::LiveBackend> =
             Arc::new(LivePages { live: live.clone(), board, components: components.clone() });
         let incidents = Incidents::new(db.clone(), events.clone());
         let webhooks = crate::webhooks::Webhooks::new(db.clone(), settings.webhook_allow.clone());
-        background.0.push(tokio::spawn(webhooks.clone().run_outbox()));
+        background.0.push(while_leading(&coordination, "webhook delivery", {
+            let webhooks = webhooks.clone();
+            move || webhooks.clone().run_outbox()
+        }));
         let tokens = Tokens::new(db.clone());
         let actions = Actions::new(
             db.clone(),
@@ -130,14 +168,16 @@ impl Application {
             live.clone(),
             components.clone(),
             app::domain::action::SafetyPolicy::new(own_namespace().as_deref()),
+            coordination.clone(),
         );
-        let interrupted =
-            actions.recover_interrupted().await.context("cannot check for interrupted actions")?;
-        if interrupted > 0 {
-            tracing::warn!(
-                actions = interrupted,
-                "actions left running by the previous process were marked failed"
-            );
+        if coordination.elects() {
+            background.0.push(while_leading(&coordination, "recovery of interrupted actions", {
+                let (actions, coordination) = (actions.clone(), coordination.clone());
+                move || recover_actions_while_leading(actions.clone(), coordination.clone())
+            }));
+        } else {
+            // Alone: whatever an earlier process left running is over, before anything is served.
+            recover_actions(&actions, &coordination).await.context("cannot check for interrupted actions")?;
         }
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -157,11 +197,21 @@ impl Application {
             &events,
         )
         .await;
-        let setup_link = accounts
-            .issue_setup_token()
+        let setup_link = match accounts
+            .issue_setup_token(coordination.replica(), coordination.elects())
             .await
             .context("cannot issue the setup token")?
-            .map(|token| format!("http://{address}/setup?token={token}"));
+        {
+            SetupToken::Issued(token) => Some(format!("http://{address}/setup?token={token}")),
+            SetupToken::IssuedBy(replica) => {
+                tracing::info!(
+                    issued_by = %replica,
+                    "no account exists yet: the one-time setup link is in the log of the replica that issued it"
+                );
+                None
+            }
+            SetupToken::NotNeeded => None,
+        };
 
         let leptos = LeptosOptions::builder()
             .output_name(app::OUTPUT_NAME)
@@ -170,7 +220,10 @@ impl Application {
             .site_addr(address)
             .build();
         let store = SqlSessionStore::new(db.clone());
-        tokio::spawn(delete_expired_sessions(store.clone()));
+        background.0.push(while_leading(&coordination, "session expiry", {
+            let store = store.clone();
+            move || delete_expired_sessions(store.clone())
+        }));
         let sessions = SessionManagerLayer::new(store)
             // Over HTTPS the `__Host-` prefix pins the cookie to this host and path, Secure.
             .with_name(if settings.secure_cookies { "__Host-wheelhouse.sid" } else { "wheelhouse.sid" })
@@ -219,7 +272,10 @@ impl Application {
             services: services.clone(),
         });
         let (stopping, stop) = tokio::sync::watch::channel(false);
-        background.0.push(tokio::spawn(crate::alerts::detection::run(services.clone())));
+        background.0.push(while_leading(&coordination, "own detection", {
+            let services = services.clone();
+            move || crate::alerts::detection::run(services.clone())
+        }));
         let state = AppState {
             leptos,
             db: db.clone(),
@@ -258,6 +314,8 @@ impl Application {
             watchers,
             stopping,
             header_read_timeout: settings.header_read_timeout,
+            coordination,
+            _sqlite_lock: sqlite_lock,
         })
     }
 
@@ -278,7 +336,16 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // The cluster watch, engine and drill cluster run as long as the server does.
         let Application {
-            listener, router, background, watchers, drill, stopping, header_read_timeout, ..
+            listener,
+            router,
+            background,
+            watchers,
+            drill,
+            stopping,
+            header_read_timeout,
+            coordination,
+            _sqlite_lock,
+            ..
         } = self;
         let mut stopped = stopping.subscribe();
         let serving = crate::web::serve::serve(listener, router, header_read_timeout, stopping.subscribe());
@@ -286,6 +353,8 @@ impl Application {
         let signal = tokio::spawn(async move {
             shutdown_signal().await;
             let _ = stopping.send(true);
+            // Another replica takes over now rather than when the lease expires.
+            coordination.release().await;
             // The sender stays until the server is done: receivers read a dropped one as "stop".
             std::future::pending::<()>().await;
         });
@@ -301,21 +370,61 @@ impl Application {
             }
         };
         signal.abort();
-        drop((background, watchers, drill));
+        drop((background, watchers, drill, _sqlite_lock));
         served
     }
 }
 
-/// Once an hour: drops history past its retention and replayable events past theirs.
-async fn prune_history(history: History, events: Arc<EventHub>) {
-    let mut interval = tokio::time::interval(Duration::from_secs(3600));
+/// Once an hour: drops history past its retention and replayable events
+/// past theirs; every minute, sign-in attempts that left the throttle's window.
+async fn prune(history: History, events: Arc<EventHub>, accounts: Accounts) {
+    let mut interval = tokio::time::interval(crate::accounts::throttle::WINDOW);
+    let mut rounds: u64 = 0;
     loop {
         interval.tick().await;
+        if let Err(error) = accounts.throttle.sweep(crate::db::now_millis()).await {
+            tracing::warn!(error = &error as &dyn std::error::Error, "could not sweep old sign-in attempts");
+        }
+        rounds += 1;
+        if rounds % 60 != 1 {
+            continue;
+        }
         if let Err(error) = history.prune(crate::db::now_millis()).await {
             tracing::warn!(error = &error as &dyn std::error::Error, "could not prune the status history");
         }
         if let Err(error) = events.prune().await {
             tracing::warn!(error = &error as &dyn std::error::Error, "could not prune old live events");
+        }
+    }
+}
+
+/// Marks failed the actions whose runner is gone: alone, any left by an
+/// earlier process; among replicas, those whose replica's lease expired or
+/// was taken by a later process.
+async fn recover_actions(actions: &Actions, coordination: &Coordination) -> anyhow::Result<usize> {
+    let replicas = coordination.replicas().await?;
+    let now = crate::db::now_millis();
+    let recovered = actions
+        .recover_interrupted(|runner, epoch| {
+            crate::coordination::claim::owner_gone(runner.and_then(|r| replicas.get(r)), epoch, now)
+        })
+        .await?;
+    if recovered > 0 {
+        tracing::warn!(
+            actions = recovered,
+            "actions left running by a process that is gone were marked failed"
+        );
+    }
+    Ok(recovered)
+}
+
+/// The leader looks for actions of departed replicas every few seconds.
+async fn recover_actions_while_leading(actions: Actions, coordination: Coordination) {
+    let mut interval = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        interval.tick().await;
+        if let Err(error) = recover_actions(&actions, &coordination).await {
+            tracing::warn!(error = format!("{error:#}"), "cannot check for interrupted actions");
         }
     }
 }

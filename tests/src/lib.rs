@@ -202,6 +202,13 @@ impl Drop for TestApp {
 pub const PASSWORD: &str = "correct horse battery staple";
 
 impl TestApp {
+    /// Stops the server (as a process ending would), so that another may
+    /// start on the same database: SQLite allows one server per file.
+    pub async fn stop(&mut self) {
+        self.server.abort();
+        let _ = (&mut self.server).await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
@@ -343,7 +350,8 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let $app = $crate::spawn_app($crate::Backend::Sqlite).await;
+                    #[allow(unused_mut)]
+                    let mut $app = $crate::spawn_app($crate::Backend::Sqlite).await;
                     $body
                 }
             )*
@@ -354,7 +362,8 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let $app = $crate::spawn_app($crate::Backend::Postgres).await;
+                    #[allow(unused_mut)]
+                    let mut $app = $crate::spawn_app($crate::Backend::Postgres).await;
                     $body
                 }
             )*

@@ -153,6 +153,7 @@ on_both_backends! {
 
     async fn a_session_survives_a_restart_of_the_server(app) {
         let client = app.signed_in("kim@example.com", Role::Responder).await;
+        app.stop().await;
         let (restarted, _, _, task) = start_server(&app.database_url).await;
         let response = client.get(format!("{restarted}/")).send().await.unwrap();
         assert_eq!(response.status(), 200);

@@ -68,6 +68,7 @@ on_both_backends! {
 
     async fn no_setup_link_is_issued_once_an_account_exists(app) {
         app.create_user("first@example.com", app::domain::role::Role::Admin).await;
+        app.stop().await;
         let (_, link, _, task) = tests::start_server(&app.database_url).await;
         assert_eq!(link, None);
         task.abort();

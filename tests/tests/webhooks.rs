@@ -309,12 +309,13 @@ async fn deleting_a_webhook_stops_its_pending_deliveries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_published_just_before_a_crash_is_delivered_after_the_restart_once() {
     let (base, seen) = recording_receiver().await;
-    let app = spawn_app(Backend::Sqlite).await;
+    let mut app = spawn_app(Backend::Sqlite).await;
     let admin = app.signed_in("admin@example.com", Role::Admin).await;
     assert_eq!(add_webhook(&app, &admin, &format!("{base}/signed")).await.status(), 303);
     let id = publish(&app, "Delivered as usual.").await;
     tests::eventually("the first delivery", 20, || async { (seen.lock().unwrap().len() == 1).then_some(()) })
         .await;
+    app.stop().await;
 
     // The process stopped after this update committed with the timeline and
     // before its deliveries were queued (kill -9 between the two transactions).

@@ -6,4 +6,4 @@ mod store;
 pub mod throttle;
 
 pub use password::{generate_secret, hash_password, verify_password};
-pub use store::{AccountError, Accounts, User};
+pub use store::{AccountError, Accounts, SetupToken, User};

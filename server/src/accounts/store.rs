@@ -3,7 +3,7 @@
 //! token that can create exactly one first administrator.
 
 use super::password::{generate_secret, hash_password, verify_password};
-use super::throttle::LoginThrottle;
+use super::throttle::SignInThrottle;
 use crate::db::{Database, now_millis};
 use app::domain::account::{Email, NewPassword};
 use app::domain::role::Role;
@@ -16,6 +16,20 @@ pub struct User {
     pub email: String,
     pub role: Role,
 }
+
+/// What starting up did about the one-time setup link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetupToken {
+    /// A new token: this process prints the link.
+    Issued(String),
+    /// Another replica issued the current token; its log holds the link.
+    IssuedBy(String),
+    /// An account exists: no setup.
+    NotNeeded,
+}
+
+/// How long a setup token issued by one replica stays the one link for the others.
+const SHARED_SETUP_TOKEN_MS: i64 = 24 * 3600 * 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -43,7 +57,7 @@ static DUMMY_HASH: LazyLock<String> =
 #[derive(Clone, Debug)]
 pub struct Accounts {
     db: Database,
-    pub throttle: Arc<LoginThrottle>,
+    pub throttle: SignInThrottle,
     /// Password checks at once: each Argon2 verify takes about 19 MiB and a
     /// core, so a burst of attempts queues here instead of exhausting memory.
     verifies: Arc<tokio::sync::Semaphore>,
@@ -66,8 +80,8 @@ impl Accounts {
     pub fn new(db: Database) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Accounts {
+            throttle: SignInThrottle::new(db.clone()),
             db,
-            throttle: Arc::default(),
             verifies: Arc::new(tokio::sync::Semaphore::new(cores.max(2))),
         }
     }
@@ -224,23 +238,42 @@ impl Accounts {
         Ok(count > 0)
     }
 
-    /// With no accounts yet, makes a new one-time setup token (replacing any
-    /// earlier one) and returns it; with accounts, returns `None`.
-    pub async fn issue_setup_token(&self) -> Result<Option<String>, AccountError> {
+    /// With no accounts yet, makes a new one-time setup token and returns
+    /// it; with accounts, answers that none is needed. Alone, a new token
+    /// replaces any earlier one (the last start's log holds the link). Among
+    /// replicas (`shared`), a token another replica issued within the last
+    /// day stays the one link, and the answer names that replica.
+    pub async fn issue_setup_token(&self, issuer: &str, shared: bool) -> Result<SetupToken, AccountError> {
         if self.has_users().await? {
             sqlx::query("DELETE FROM setup_token").execute(&self.db.pool).await?;
-            return Ok(None);
+            return Ok(SetupToken::NotNeeded);
         }
         let token = generate_secret(24);
+        let now = now_millis();
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM setup_token").execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO setup_token (id, token_hash, created_at) VALUES (1, $1, $2)")
-            .bind(token_hash(&token))
-            .bind(now_millis())
+        let stale_before = if shared { now - SHARED_SETUP_TOKEN_MS } else { i64::MAX };
+        sqlx::query("DELETE FROM setup_token WHERE created_at < $1")
+            .bind(stale_before)
             .execute(&mut *tx)
             .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO setup_token (id, token_hash, created_at, issued_by) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(token_hash(&token))
+        .bind(now)
+        .bind(issuer)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            let (by,): (Option<String>,) =
+                sqlx::query_as("SELECT issued_by FROM setup_token WHERE id = 1").fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            return Ok(SetupToken::IssuedBy(by.unwrap_or_else(|| "another replica".into())));
+        }
         tx.commit().await?;
-        Ok(Some(token))
+        Ok(SetupToken::Issued(token))
     }
 
     /// Creates the first administrator if `token` is the current setup token and

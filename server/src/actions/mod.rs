@@ -16,6 +16,7 @@ pub use record::{ActionError, ActionRecord, Preview};
 
 use crate::cluster::watch::Live;
 use crate::components::Components;
+use crate::coordination::Coordination;
 use crate::db::{Database, now_millis};
 use crate::events::EventHub;
 use crate::incidents::{IncidentError, Incidents, append_event, live_data, load_state};
@@ -52,9 +53,11 @@ pub struct Actions {
     live: Arc<Live>,
     components: Components,
     policy: Arc<SafetyPolicy>,
+    coordination: Coordination,
 }
 
 impl Actions {
+    #[expect(clippy::too_many_arguments, reason = "the store's collaborators, wired once at start-up")]
     pub fn new(
         db: Database,
         hub: Arc<EventHub>,
@@ -63,8 +66,9 @@ impl Actions {
         live: Arc<Live>,
         components: Components,
         policy: SafetyPolicy,
+        coordination: Coordination,
     ) -> Actions {
-        Actions { db, hub, incidents, actuator, live, components, policy: Arc::new(policy) }
+        Actions { db, hub, incidents, actuator, live, components, policy: Arc::new(policy), coordination }
     }
 
     /// The namespaces where only an admin may confirm actions.
@@ -237,18 +241,24 @@ impl Actions {
                 .ok_or_else(|| Refusal::Invalid(format!("'{}' cannot be undone.", action.description)))?,
         };
         may_confirm(&state, actor, &spec, &planned_by, &self.policy)?;
+        // Which process runs it, so that only a dead runner's actions are marked failed.
+        let epoch = self.coordination.epoch().ok_or(ActionError::NotRegistered)?;
         let claimed = match run {
             Run::Action => sqlx::query(
-                "UPDATE incident_actions SET status = 'executing', confirm_key = $2, confirmed_by = $3, confirmed_at = $4 WHERE id = $1",
+                "UPDATE incident_actions SET status = 'executing', confirm_key = $2, confirmed_by = $3, confirmed_at = $4, \
+                 runner = $5, runner_epoch = $6 WHERE id = $1",
             ),
             Run::Undo => sqlx::query(
-                "UPDATE incident_actions SET status = 'executing', undo_key = $2, undone_by = $3, undone_at = $4 WHERE id = $1",
+                "UPDATE incident_actions SET status = 'executing', undo_key = $2, undone_by = $3, undone_at = $4, \
+                 runner = $5, runner_epoch = $6 WHERE id = $1",
             ),
         }
         .bind(id)
         .bind(key)
         .bind(&actor.name)
         .bind(now)
+        .bind(self.coordination.replica())
+        .bind(epoch)
         .execute(&mut *tx)
         .await;
         match claimed {
@@ -448,27 +458,44 @@ impl Actions {
         Ok(())
     }
 
-    /// Actions left executing by a previous process (it stopped mid-way) are
-    /// marked failed, with a timeline event telling people to check the cluster.
-    pub async fn recover_interrupted(&self) -> Result<usize, ActionError> {
-        let rows: Vec<ActionRow> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM incident_actions WHERE status = 'executing'"))
-                .fetch_all(&self.db.pool)
-                .await?;
+    /// Actions left executing by a process that is gone (it stopped
+    /// mid-way: `gone(runner, epoch)` says so) are marked failed, with a
+    /// timeline event telling people to check the cluster.
+    pub async fn recover_interrupted(
+        &self,
+        gone: impl Fn(Option<&str>, Option<i64>) -> bool,
+    ) -> Result<usize, ActionError> {
+        let running: Vec<(i64, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT id, runner, runner_epoch FROM incident_actions WHERE status = 'executing'",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
         let actor = Actor { person: None, role: app::domain::role::Role::Admin, name: "wheelhouse".into() };
         let reason = "Wheelhouse stopped while this ran; check the cluster for what was done.".to_owned();
-        let count = rows.len();
-        for action in rows.into_iter().filter_map(from_row) {
+        let mut count = 0;
+        for (id, _, _) in running.into_iter().filter(|(_, runner, epoch)| gone(runner.as_deref(), *epoch)) {
             let now = now_millis();
             let mut tx = self.db.pool.begin().await?;
-            sqlx::query(
-                "UPDATE incident_actions SET status = 'failed', failure = $2, finished_at = $3 WHERE id = $1",
+            // Only if still executing: another replica may have recovered it, or it finished.
+            let marked = sqlx::query(
+                "UPDATE incident_actions SET status = 'failed', failure = $2, finished_at = $3 \
+                 WHERE id = $1 AND status = 'executing'",
             )
-            .bind(action.id)
+            .bind(id)
             .bind(&reason)
             .bind(now)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if marked == 0 {
+                continue;
+            }
+            let row: ActionRow =
+                sqlx::query_as(&format!("SELECT {COLUMNS} FROM incident_actions WHERE id = $1"))
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let Some(action) = from_row(row) else { continue };
             let event = TimelineEvent::ActionFailed {
                 action: action.id,
                 description: action.description,
@@ -476,6 +503,7 @@ impl Actions {
             };
             self.record(&mut tx, action.incident_id, &actor, &event, now).await?;
             tx.commit().await?;
+            count += 1;
         }
         if count > 0 {
             self.hub.committed();

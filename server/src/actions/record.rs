@@ -52,6 +52,9 @@ pub enum ActionError {
     DryRunFailed(ActionFailure),
     #[error("{message}")]
     Field { field: &'static str, message: String },
+    /// This replica has not yet registered its lease, so it cannot vouch for running an action.
+    #[error("this replica is not registered yet")]
+    NotRegistered,
     #[error(transparent)]
     Db(#[from] DbError),
 }

@@ -5,6 +5,7 @@
 
 use super::watch::Live;
 use crate::components::Components;
+use crate::coordination::Coordination;
 use crate::events::EventHub;
 use crate::history::History;
 use app::domain::component_health::{ComponentHealth, StatusTracker, evaluate};
@@ -42,11 +43,20 @@ pub struct Engine {
     pub history: History,
     pub hub: Arc<EventHub>,
     pub board: Arc<RwLock<Board>>,
+    /// Every replica evaluates (its pages read the board); only the leader
+    /// stores changes, so that each change is written once.
+    pub coordination: Coordination,
 }
 
+/// How often a replica that does not lead reads the stored statuses again,
+/// so that its board's "since" follows the leader's record.
+const FOLLOWER_RESEED: Duration = Duration::from_secs(5);
+
 impl Engine {
-    pub async fn run(self) {
-        let mut tracker = match self.history.latest().await {
+    /// What is stored: each component's latest status, so that evaluation
+    /// stores only what changed since.
+    async fn seeded(&self) -> StatusTracker {
+        match self.history.latest().await {
             Ok(recorded) => StatusTracker::seeded(recorded),
             Err(error) => {
                 tracing::error!(
@@ -55,27 +65,46 @@ impl Engine {
                 );
                 StatusTracker::default()
             }
-        };
-        if let Err(error) = self.history.close_stale_blind_spans(crate::db::now_millis()).await {
-            tracing::warn!(
-                error = &error as &dyn std::error::Error,
-                "cannot close blind spans left by the last run"
-            );
         }
+    }
+
+    pub async fn run(self) {
+        let mut tracker = self.seeded().await;
+        let mut leading = false;
+        let mut reseeded = tokio::time::Instant::now();
         let mut services = self.load_services().await;
         let mut last_link: Option<Link> = None;
         let mut last_notice = tokio::time::Instant::now();
+        let mut leadership = self.coordination.leadership();
         loop {
             tokio::select! {
                 () = self.live.changed.notified() => {}
                 () = self.components.changed.notified() => services = self.load_services().await,
+                _ = leadership.changed() => {}
                 () = tokio::time::sleep(TICK) => {}
             }
             tokio::time::sleep(COALESCE).await;
             let now = crate::db::now_millis();
+            let now_leading = self.coordination.is_leader();
+            if now_leading && !leading {
+                // Taking over (or starting alone): pick up from what the last leader stored.
+                tracker = self.seeded().await;
+                if let Err(error) = self.history.close_stale_blind_spans(now).await {
+                    tracing::warn!(
+                        error = &error as &dyn std::error::Error,
+                        "cannot close blind spans left by the last run"
+                    );
+                }
+            } else if !now_leading && reseeded.elapsed() >= FOLLOWER_RESEED {
+                tracker = self.seeded().await;
+                reseeded = tokio::time::Instant::now();
+            }
+            leading = now_leading;
             let connection = self.live.connection();
             if last_link != Some(connection.link) {
-                self.record_link(last_link, connection).await;
+                if leading {
+                    self.record_link(last_link, connection).await;
+                }
                 last_link = Some(connection.link);
             }
             if connection.link != Link::Connected {
@@ -89,13 +118,14 @@ impl Engine {
                 evaluate(&state.view(now), &services, &THRESHOLDS)
             };
             let changes = tracker.observe(&healths, now);
-            if let Err(error) = self.history.record(&changes, &self.hub).await {
+            // Only the leader stores; the others' boards follow their own view.
+            if leading && let Err(error) = self.history.record(&changes, &self.hub).await {
                 tracing::error!(
                     error = &error as &dyn std::error::Error,
                     "cannot store component status changes"
                 );
             }
-            for change in &changes {
+            for change in changes.iter().filter(|_| leading) {
                 if change.from.is_some() {
                     tracing::info!(
                         component.key = %change.key,

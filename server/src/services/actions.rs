@@ -25,6 +25,12 @@ impl From<ActionError> for ServiceError {
                 }
             }
             ActionError::Field { field, message } => ServiceError::Invalid { field, message },
+            ActionError::NotRegistered => ServiceError::Unavailable {
+                message: "This Wheelhouse replica cannot reach the cluster's Lease API yet, so it cannot \
+                          run actions; nothing was done. Try again shortly."
+                    .into(),
+                error_id: None,
+            },
             ActionError::Db(source) => ServiceError::unavailable(
                 "The action could not be recorded right now; nothing was done. Try again shortly.",
                 &source,

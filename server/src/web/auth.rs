@@ -6,6 +6,7 @@ use super::context::{CSRF_KEY, SIGNED_IN_AT_KEY, USER_ID_KEY};
 use super::extract::FormPost;
 use super::render::{plain_error, render_page, render_with_feedback};
 use crate::accounts::{AccountError, User};
+use crate::db::now_millis;
 use app::domain::access::safe_return_path;
 use app::domain::account::{Email, NewPassword};
 use app::page_context::{FormFeedback, PageContext};
@@ -14,7 +15,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
 use tower_sessions::Session;
 
 #[derive(Deserialize)]
@@ -107,9 +107,10 @@ pub async fn login(
     }
 
     // The attempt is counted before the slow password check, so concurrent guesses cannot all reach it.
-    let attempt = match state.accounts.throttle.reserve(&form.email, &client.to_string(), Instant::now()) {
-        Ok(attempt) => attempt,
-        Err(wait) => {
+    let attempt = match state.accounts.throttle.reserve(&form.email, &client.to_string(), now_millis()).await
+    {
+        Ok(Ok(attempt)) => attempt,
+        Ok(Err(wait)) => {
             let seconds = wait.as_secs().max(1);
             tracing::warn!(client.address = %client, "sign-in refused: too many failures");
             let message = format!(
@@ -127,11 +128,32 @@ pub async fn login(
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             return response;
         }
+        Err(error) => {
+            tracing::error!(
+                error = &error as &dyn std::error::Error,
+                "sign-in failed: the throttle is unavailable"
+            );
+            let message =
+                "Signing in is not possible right now: the account store is unavailable. Try again shortly.";
+            return render_with_feedback(
+                &state,
+                request,
+                &page,
+                StatusCode::SERVICE_UNAVAILABLE,
+                feedback(message.to_owned()),
+            )
+            .await;
+        }
     };
 
     match state.accounts.authenticate(&form.email, &form.password).await {
         Ok(Some(user)) => {
-            state.accounts.throttle.succeeded(attempt);
+            if let Err(error) = state.accounts.throttle.succeeded(attempt).await {
+                tracing::warn!(
+                    error = &error as &dyn std::error::Error,
+                    "could not clear the sign-in throttle"
+                );
+            }
             if let Err(error) = sign_in(&session, &user).await {
                 tracing::error!(error = &error as &dyn std::error::Error, "could not store the session");
                 return plain_error(
@@ -148,7 +170,12 @@ pub async fn login(
             render_with_feedback(&state, request, &page, StatusCode::UNAUTHORIZED, feedback(message)).await
         }
         Err(error) => {
-            state.accounts.throttle.release(attempt);
+            if let Err(release) = state.accounts.throttle.release(attempt).await {
+                tracing::warn!(
+                    error = &release as &dyn std::error::Error,
+                    "could not release a sign-in attempt"
+                );
+            }
             tracing::error!(
                 error = &error as &dyn std::error::Error,
                 "sign-in failed: account store unavailable"

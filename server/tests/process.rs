@@ -4,131 +4,22 @@
 //! event streams instead of waiting for them.
 //! (Here rather than in `tests/` so that cargo builds the binary it runs.)
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+mod common;
+
+use common::{Process, add_account, signed_in, wait_for, webhook_receiver, wheelhouse};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "correct horse battery staple";
-
-#[derive(Default)]
-struct Receiver {
-    up: AtomicBool,
-    /// (delivery id, answered 200)
-    seen: Mutex<Vec<(String, bool)>>,
-}
-
-async fn receiver() -> (String, Arc<Receiver>) {
-    let state = Arc::new(Receiver::default());
-    let app = axum::Router::new()
-        .route(
-            "/hook",
-            post(|State(r): State<Arc<Receiver>>, headers: HeaderMap| async move {
-                let id = headers
-                    .get("x-wheelhouse-delivery")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_owned();
-                let up = r.up.load(Ordering::SeqCst);
-                r.seen.lock().unwrap().push((id, up));
-                if up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }
-            }),
-        )
-        .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, state)
-}
-
-fn wheelhouse(database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wheelhouse"));
-    command
-        .args(["--database-url", database_url, "--webhook-allow", "127.0.0.0/8"])
-        .env("WHEELHOUSE_CLUSTER", "sim")
-        .env("WHEELHOUSE_LOG_FORMAT", "json")
-        .env_remove("WHEELHOUSE_PUBLIC_URL");
-    command
-}
-
-/// Starts `wheelhouse serve`; returns the child and its base URL.
-fn serve(database_url: &str) -> (Child, String) {
-    let mut child = wheelhouse(database_url)
-        .args(["--listen", "127.0.0.1:0", "serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the wheelhouse binary starts");
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let (sender, address) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in stdout.lines().map_while(Result::ok) {
-            if !sent
-                && let Ok(entry) = serde_json::from_str::<Value>(&line)
-                && let Some(address) =
-                    entry["http.address"].as_str().or(entry["fields"]["http.address"].as_str())
-            {
-                let _ = sender.send(address.to_owned());
-                sent = true;
-            }
-        }
-    });
-    let address = address.recv_timeout(Duration::from_secs(60)).expect("wheelhouse logs its address");
-    (child, format!("http://{address}"))
-}
-
-fn client(base: &str) -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::ORIGIN, base.parse().unwrap());
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .default_headers(headers)
-        .build()
-        .unwrap()
-}
-
-/// Adds an account with the CLI, as an operator would.
-fn add_account(database_url: &str, email: &str, role: &str) {
-    let mut add = wheelhouse(database_url)
-        .args(["user", "add", "--email", email, "--role", role])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    add.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
-    assert!(add.wait().unwrap().success());
-}
-
-/// A client signed in at `base` as `email`.
-async fn signed_in(base: &str, email: &str) -> reqwest::Client {
-    let client = client(base);
-    let response = client
-        .post(format!("{base}/login"))
-        .form(&[("email", email), ("password", PASSWORD), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
-    client
-}
-
-async fn wait_for<T>(what: &str, seconds: u64, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out after {seconds} s waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// `wheelhouse serve` on the drill cluster; the process and its base URL.
+fn serve(database_url: &str) -> (Process, String) {
+    let mut command = wheelhouse(database_url);
+    command.env("WHEELHOUSE_CLUSTER", "sim");
+    let process = Process::serve(command);
+    let base = process.base.clone();
+    (process, base)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,7 +27,7 @@ async fn deliveries_pending_at_a_kill_are_delivered_after_the_restart_under_the_
     let dir = std::env::temp_dir().join(format!("wheelhouse-outbox-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let database_url = format!("sqlite://{}", dir.join("wheelhouse.db").display());
-    let (hook, receiver) = receiver().await;
+    let (hook, receiver) = webhook_receiver().await;
 
     add_account(&database_url, "admin@example.com", "admin");
     let (mut first, base) = serve(&database_url);
@@ -168,24 +59,21 @@ async fn deliveries_pending_at_a_kill_are_delivered_after_the_restart_under_the_
         assert_eq!(published.status(), 201);
     }
     let before: BTreeSet<String> = wait_for("a failed attempt at each delivery", 30, || {
-        let ids: BTreeSet<String> = receiver.seen.lock().unwrap().iter().map(|(id, _)| id.clone()).collect();
+        let ids = receiver.ids(false);
         (ids.len() == 3).then_some(ids)
     })
     .await;
 
-    first.kill().unwrap(); // SIGKILL: no shutdown, pending deliveries stay in the outbox.
-    first.wait().unwrap();
+    first.kill(); // SIGKILL: no shutdown, pending deliveries stay in the outbox.
     receiver.up.store(true, Ordering::SeqCst);
 
     let (mut second, _) = serve(&database_url);
     let delivered: BTreeSet<String> = wait_for("every delivery after the restart", 90, || {
-        let ids: BTreeSet<String> =
-            receiver.seen.lock().unwrap().iter().filter(|(_, ok)| *ok).map(|(id, _)| id.clone()).collect();
+        let ids = receiver.ids(true);
         (ids.len() >= 3).then_some(ids)
     })
     .await;
-    second.kill().unwrap();
-    second.wait().unwrap();
+    second.kill();
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(delivered, before, "the same delivery ids, so a receiver can drop duplicates");
 }
@@ -202,7 +90,7 @@ async fn sigterm_ends_live_event_streams_and_stops_within_the_bound() {
     assert_eq!(stream.status(), 200);
 
     let asked = Instant::now();
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill").args(["-TERM", &child.child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     // The open stream ends (it does not hold the shutdown up)...
     let ended = tokio::time::timeout(Duration::from_secs(15), async {
@@ -211,8 +99,30 @@ async fn sigterm_ends_live_event_streams_and_stops_within_the_bound() {
     .await;
     assert!(ended.is_ok(), "the live event stream ended when shutting down");
     // ...and the process exits well within the bound.
-    let exited = wait_for("the process to exit", 25, || child.try_wait().ok().flatten()).await;
+    let exited = wait_for("the process to exit", 25, || child.child.try_wait().ok().flatten()).await;
     assert!(exited.success(), "a clean exit: {exited:?}");
     assert!(asked.elapsed() < Duration::from_secs(10), "stopped in {:?}", asked.elapsed());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_the_same_sqlite_file_refuses_to_start_with_the_reason() {
+    let dir = std::env::temp_dir().join(format!("wheelhouse-second-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database_url = format!("sqlite://{}", dir.join("wheelhouse.db").display());
+    let (mut first, base) = serve(&database_url);
+    let mut second = wheelhouse(&database_url);
+    let refused =
+        second.env("WHEELHOUSE_CLUSTER", "sim").args(["--listen", "127.0.0.1:0", "serve"]).output().unwrap();
+    assert!(!refused.status.success());
+    let said =
+        String::from_utf8_lossy(&refused.stderr).into_owned() + &String::from_utf8_lossy(&refused.stdout);
+    assert!(said.contains("another Wheelhouse process is serving the SQLite database"), "{said}");
+    assert!(said.contains("--leader-election"), "names the way to run several: {said}");
+    // One-off commands still work beside the server, and the first one still serves.
+    add_account(&database_url, "oncall@example.com", "responder");
+    signed_in(&base, "oncall@example.com").await;
+    first.kill();
+    let (_again, _) = serve(&database_url);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -127,9 +127,10 @@ async fn main() {
     );
     println!("| from the kill to | p50 | p99 | max |");
     println!("| --- | --- | --- | --- |");
-    for (what, figures) in
-        [("another replica holds the Lease", &to_lease), ("the new leader's first singleton write", &to_write)]
-    {
+    for (what, figures) in [
+        ("another replica holds the Lease", &to_lease),
+        ("the new leader's first singleton write", &to_write),
+    ] {
         println!(
             "| {what} | {} ms | {} ms | {} ms |",
             percentile(figures, 50.0),

@@ -339,8 +339,9 @@ async fn a_rolling_restart_under_load_loses_no_request() {
         let client = signed_in(&process.base, "oncall@example.com").await;
         ready.write().unwrap().push((process.base.clone(), client));
     }
+    let first = ready.read().unwrap()[0].1.clone();
     let incident = post(
-        &ready.read().unwrap()[0].1.clone(),
+        &first,
         format!("{}/api/v1/incidents", replicas[0].base),
         json!({"title": "Rolling restart drill", "severity": "SEV3", "category": "application_failure"}),
     )

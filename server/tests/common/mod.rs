@@ -37,8 +37,14 @@ impl Process {
     /// Starts `command` (a [`wheelhouse`] with its settings) serving on a free
     /// loopback port; returns once it logs the address it listens on.
     pub fn serve(mut command: Command) -> Process {
+        command.args(["--listen", "127.0.0.1:0", "serve"]);
+        Process::start(command)
+    }
+
+    /// Starts `command` as given (it must serve on a free port); returns once
+    /// it logs the address it listens on.
+    pub fn start(mut command: Command) -> Process {
         let mut child = command
-            .args(["--listen", "127.0.0.1:0", "serve"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -194,6 +200,9 @@ impl Drop for PgDatabase {
 pub struct Drill {
     pub cluster: Arc<server::drill::DrillCluster>,
     pub kubeconfig: PathBuf,
+    /// `https://127.0.0.1:PORT`, and the CA that signed its certificate (PEM).
+    pub url: String,
+    pub ca_pem: String,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -211,8 +220,8 @@ impl Drill {
             server::accounts::generate_secret(4)
         ));
         server::drill::serve::write_kubeconfig(&kubeconfig, &served.kubeconfig()).unwrap();
-        let cluster = served.cluster.clone();
-        Drill { cluster, kubeconfig, task: tokio::spawn(served.run()) }
+        let (cluster, url, ca_pem) = (served.cluster.clone(), served.url(), served.ca_pem.clone());
+        Drill { cluster, kubeconfig, url, ca_pem, task: tokio::spawn(served.run()) }
     }
 
     /// The object, or `Value::Null` when there is none.

@@ -353,6 +353,14 @@ pub trait IncidentBackend: Send + Sync + 'static {
     ) -> Result<Option<crate::reviews::ReviewPage>, String>;
     /// Insights for the period `from`..`to` (`YYYY-MM-DD`, both included; empty: the last 90 days).
     async fn insights(&self, from: &str, to: &str) -> Result<crate::domain::insights::Insights, String>;
+    /// `/maintenance`: the windows and what the schedule form offers.
+    async fn maintenance(&self) -> Result<crate::maintenance::MaintenanceList, String>;
+    /// One window; `Ok(None)` when there is no such window.
+    async fn maintenance_window(
+        &self,
+        id: i64,
+        viewer: Option<String>,
+    ) -> Result<Option<crate::maintenance::WindowPage>, String>;
     /// The open follow-ups `viewer` owns.
     async fn my_follow_ups(
         &self,

@@ -10,6 +10,7 @@ pub mod components;
 pub use domain;
 pub mod incidents;
 pub mod live;
+pub mod maintenance;
 pub mod page_context;
 pub mod pages;
 pub mod reviews;
@@ -40,6 +41,7 @@ use pages::{
     incidents::{DeclarePage, IncidentsPage},
     insights::InsightsPage,
     login::LoginPage,
+    maintenance::{MaintenancePage, MaintenanceWindowPage},
     not_found::NotFound,
     review::ReviewPageView,
     setup::SetupPage,
@@ -111,6 +113,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("incidents/:id/review") view=ReviewPageView ssr=SsrMode::Async />
                     <Route path=path!("incidents/:id") view=IncidentRoomPage ssr=SsrMode::Async />
                     <Route path=path!("cluster") view=ClusterPage ssr=SsrMode::Async />
+                    <Route path=path!("maintenance") view=MaintenancePage ssr=SsrMode::Async />
+                    <Route path=path!("maintenance/:id") view=MaintenanceWindowPage ssr=SsrMode::Async />
                     <Route path=path!("briefing") view=BriefingPage ssr=SsrMode::Async />
                     <Route path=path!("insights") view=InsightsPage ssr=SsrMode::Async />
                     <Route path=path!("admin") view=AdminPage ssr=SsrMode::Async />

@@ -53,6 +53,9 @@ pub struct FormFeedback {
     /// A refused playbook, as typed.
     #[serde(default)]
     pub playbook: Option<String>,
+    /// A refused maintenance window, as typed.
+    #[serde(default)]
+    pub maintenance: Option<crate::domain::maintenance::WindowForm>,
     /// The message confirms something done (not a refusal).
     #[serde(default)]
     pub ok: bool,

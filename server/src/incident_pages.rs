@@ -145,7 +145,7 @@ fn action_view_for(
 }
 
 /// The pickers, from the live state: the affected components' workloads and pods first.
-fn pickers(live: &Live, affected: &[(String, LabelSelector)]) -> Pickers {
+pub(crate) fn pickers(live: &Live, affected: &[(String, LabelSelector)]) -> Pickers {
     let state = live.read();
     let choice = |value: String, label: String| Choice { value, label };
     let nodes = state
@@ -513,6 +513,18 @@ impl IncidentBackend for IncidentPages {
     async fn insights(&self, from: &str, to: &str) -> Result<app::domain::insights::Insights, String> {
         let query = crate::services::insights::InsightsQuery { from: from.to_owned(), to: to.to_owned() };
         self.services.insights(&query).await.map_err(|error| error.to_string())
+    }
+
+    async fn maintenance(&self) -> Result<app::maintenance::MaintenanceList, String> {
+        crate::maintenance_pages::list(self).await
+    }
+
+    async fn maintenance_window(
+        &self,
+        id: i64,
+        viewer: Option<String>,
+    ) -> Result<Option<app::maintenance::WindowPage>, String> {
+        crate::maintenance_pages::window(self, id, viewer).await
     }
 
     async fn my_follow_ups(

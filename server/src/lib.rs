@@ -20,6 +20,8 @@ pub mod incident_pages;
 pub mod incidents;
 pub mod insights;
 pub mod live_pages;
+pub mod maintenance;
+pub mod maintenance_pages;
 pub mod playbooks;
 pub mod review_pages;
 pub mod reviews;

@@ -135,6 +135,9 @@ impl Application {
         let watchers = crate::cluster::watch::spawn(client, live.clone());
         let board = Arc::new(RwLock::new(Board::default()));
         let history = History::new(db.clone());
+        let maintenance = crate::maintenance::MaintenanceStore::new(db.clone(), events.clone());
+        let overlay = Arc::new(crate::maintenance::Overlay::default());
+        let maintenance_changed = Arc::new(tokio::sync::Notify::new());
         let engine = Engine {
             live: live.clone(),
             components: components.clone(),
@@ -142,6 +145,7 @@ impl Application {
             hub: events.clone(),
             board: board.clone(),
             coordination: coordination.clone(),
+            maintenance: overlay.clone(),
         };
         let mut background = BackgroundTasks(vec![
             tokio::spawn(coordination.clone().run()),
@@ -164,7 +168,7 @@ impl Application {
             db.clone(),
             events.clone(),
             incidents.clone(),
-            actuator,
+            actuator.clone(),
             live.clone(),
             components.clone(),
             app::domain::action::SafetyPolicy::new(own_namespace().as_deref()),
@@ -187,6 +191,7 @@ impl Application {
             crate::status_page::Sources {
                 live: pages.clone(),
                 incidents: incidents.clone(),
+                maintenance: maintenance.clone(),
                 history: history.clone(),
                 base_url: settings
                     .public_url
@@ -257,7 +262,16 @@ impl Application {
             playbooks: crate::playbooks::Playbooks::new(db.clone()),
             reviews: crate::reviews::Reviews::new(db.clone()),
             insights: crate::insights::InsightsStore::new(db.clone()),
+            maintenance: maintenance.clone(),
+            maintenance_changed: maintenance_changed.clone(),
+            actuator,
+            safety: Arc::new(actions.policy().clone()),
         };
+        background.0.push(tokio::spawn(overlay.clone().keep(maintenance.clone(), maintenance_changed)));
+        background.0.push(while_leading(&coordination, "maintenance schedule", {
+            let services = services.clone();
+            move || crate::maintenance::run_schedule(services.clone())
+        }));
         let alert_pages = Arc::new(crate::alert_pages::AlertPages { services: services.clone() });
         let incident_pages = Arc::new(IncidentPages {
             incidents: incidents.clone(),

@@ -30,6 +30,9 @@ const SERVER_FUNCTIONS: &[(&str, Option<Role>, &str)] = &[
     ("load_review", Some(Role::Viewer), "id=1"),
     ("load_my_follow_ups", Some(Role::Viewer), ""),
     ("load_insights", Some(Role::Viewer), "from=&to="),
+    ("load_maintenance", Some(Role::Responder), ""),
+    ("load_maintenance_window", Some(Role::Responder), "id=1"),
+    ("load_maintenance_overview", Some(Role::Viewer), ""),
 ];
 
 /// API tokens act on `/api/` only; elsewhere their holder is anonymous.
@@ -162,6 +165,23 @@ async fn every_server_function_checks_the_role_its_table_entry_names() {
         .await
         .unwrap();
     assert_eq!(response.status(), 201, "incident 1 exists for load_incident_room");
+    let hour = 3_600_000;
+    let now = server::db::now_millis();
+    let responder = &clients.iter().find(|(role, _)| *role == Some(Role::Responder)).unwrap().1;
+    app.evaluated(responder).await;
+    let response = clients
+        .iter()
+        .find(|(role, _)| *role == Some(Role::Responder))
+        .unwrap()
+        .1
+        .post(app.url("/api/v1/maintenance"))
+        .json(&serde_json::json!({"title": "t", "components": ["platform/etcd"],
+            "starts_at": app::domain::calendar::date_time_input(now + hour),
+            "ends_at": app::domain::calendar::date_time_input(now + 2 * hour)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "maintenance window 1 exists for load_maintenance_window");
     let registered = server::web::server_functions();
     assert!(!registered.is_empty());
     for (path, _method) in &registered {

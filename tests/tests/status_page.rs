@@ -6,7 +6,7 @@ use app::domain::role::Role;
 use serde_json::{Value, json};
 use tests::{TestApp, on_both_backends};
 
-const PUBLIC_ROUTES: [&str; 7] = [
+const PUBLIC_ROUTES: [&str; 11] = [
     "/status",
     "/status/history",
     "/status/feed.atom",
@@ -14,10 +14,16 @@ const PUBLIC_ROUTES: [&str; 7] = [
     "/api/v2/status.json",
     "/api/v2/components.json",
     "/api/v2/incidents.json",
+    "/api/v2/scheduled-maintenances.json",
+    "/api/v2/scheduled-maintenances/upcoming.json",
+    "/api/v2/scheduled-maintenances/active.json",
+    "/status/maintenance.ics",
 ];
 
 /// What must never appear publicly.
-const SECRETS: [&str; 8] = [
+const SECRETS: [&str; 9] = [
+    // A maintenance window's planned actions (here, a cordon of worker-2) are internal.
+    "worker-2",
     // The internal title: the public sees the public title only.
     "Checkout payments failing",
     "ic@example.com",
@@ -108,6 +114,26 @@ async fn incident_with_secrets(app: &TestApp) -> (i64, reqwest::Client) {
             "text": "Some card payments fail at checkout. We have found the cause.",
         }),
     )
+    .await;
+    // Maintenance on Checkout and the internal component, planned by ic@example.com with a
+    // cordon: the public sees its title, description, times and Checkout, nothing else.
+    let now = server::db::now_millis();
+    let hours = |h: i64| app::domain::calendar::date_time_input(now + h * 3_600_000);
+    post(
+        app,
+        &ic,
+        "/api/v1/maintenance",
+        json!({
+            "title": "Database upgrade", "description": "Payments may be slow for a few minutes.",
+            "starts_at": hours(1), "ends_at": hours(2), "components": components,
+            "actions": [{"phase": "start", "action": "cordon", "node": "worker-2"}],
+        }),
+    )
+    .await;
+    tests::eventually("the maintenance on /status", 20, || async {
+        let (_, html) = public_text(app, "/status").await;
+        html.contains("Database upgrade").then_some(())
+    })
     .await;
     (id, ic)
 }

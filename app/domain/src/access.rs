@@ -11,6 +11,7 @@ pub enum Area {
     Incidents,
     Alerts,
     Cluster,
+    Maintenance,
     StatusPage,
     Briefing,
     Insights,
@@ -19,11 +20,12 @@ pub enum Area {
 
 impl Area {
     /// The navigation, in the order it is shown.
-    pub const NAVIGATION: [Area; 8] = [
+    pub const NAVIGATION: [Area; 9] = [
         Area::Dashboard,
         Area::Incidents,
         Area::Alerts,
         Area::Cluster,
+        Area::Maintenance,
         Area::StatusPage,
         Area::Briefing,
         Area::Insights,
@@ -36,6 +38,7 @@ impl Area {
             Area::Incidents => "Incidents",
             Area::Alerts => "Alerts",
             Area::Cluster => "Cluster",
+            Area::Maintenance => "Maintenance",
             Area::StatusPage => "Status page",
             Area::Briefing => "Briefing",
             Area::Insights => "Insights",
@@ -49,6 +52,7 @@ impl Area {
             Area::Incidents => "/incidents",
             Area::Alerts => "/alerts",
             Area::Cluster => "/cluster",
+            Area::Maintenance => "/maintenance",
             Area::StatusPage => "/status",
             Area::Briefing => "/briefing",
             Area::Insights => "/insights",
@@ -61,7 +65,9 @@ impl Area {
         match self {
             Area::StatusPage => None,
             Area::Briefing | Area::Insights => Some(Role::Viewer),
-            Area::Dashboard | Area::Incidents | Area::Alerts | Area::Cluster => Some(Role::Responder),
+            Area::Dashboard | Area::Incidents | Area::Alerts | Area::Cluster | Area::Maintenance => {
+                Some(Role::Responder)
+            }
             Area::Admin => Some(Role::Admin),
         }
     }
@@ -105,6 +111,7 @@ pub fn required_role_for(path: &str) -> Option<Role> {
         "incidents" => Area::Incidents.required_role(),
         "alerts" => Area::Alerts.required_role(),
         "cluster" => Area::Cluster.required_role(),
+        "maintenance" => Area::Maintenance.required_role(),
         "briefing" => Area::Briefing.required_role(),
         "insights" | "insights.csv" => Area::Insights.required_role(),
         "admin" => Area::Admin.required_role(),
@@ -224,9 +231,18 @@ mod tests {
         assert_eq!(visible(Some(Role::Viewer)), ["Status page", "Briefing", "Insights"]);
         assert_eq!(
             visible(Some(Role::Responder)),
-            ["Dashboard", "Incidents", "Alerts", "Cluster", "Status page", "Briefing", "Insights"]
+            [
+                "Dashboard",
+                "Incidents",
+                "Alerts",
+                "Cluster",
+                "Maintenance",
+                "Status page",
+                "Briefing",
+                "Insights"
+            ]
         );
-        assert_eq!(visible(Some(Role::Admin)).len(), 8);
+        assert_eq!(visible(Some(Role::Admin)).len(), 9);
         assert_eq!(visible(Some(Role::Alerts)), ["Status page"], "an alert token opens no page");
     }
 

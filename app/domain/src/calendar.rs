@@ -61,22 +61,33 @@ pub fn parse_date(field: &'static str, raw: &str) -> Result<i64, FieldError> {
 }
 
 /// Reads `YYYY-MM-DDTHH:MM` (what a `datetime-local` field sends) or
-/// `YYYY-MM-DD HH:MM`, in UTC, into milliseconds.
+/// `YYYY-MM-DD HH:MM`, in UTC, into milliseconds (seconds, when given, are dropped).
 pub fn parse_date_time(field: &'static str, raw: &str) -> Result<i64, FieldError> {
+    parse_moment(field, raw).map(|millis| millis - millis.rem_euclid(60_000))
+}
+
+/// Like [`parse_date_time`], keeping the seconds of `YYYY-MM-DDTHH:MM:SS`
+/// (as an API client sends an instant, with or without a trailing `Z`).
+pub fn parse_moment(field: &'static str, raw: &str) -> Result<i64, FieldError> {
     let raw = raw.trim().trim_end_matches(" UTC").trim_end_matches('Z');
     let refuse = || {
         FieldError::new(field, format!("\u{201c}{raw}\u{201d} is not a time like 2026-12-31T14:05 (UTC)."))
     };
     let (date, time) = raw.split_once(['T', ' ']).ok_or_else(refuse)?;
     let day = parse_date(field, date).map_err(|_| refuse())?;
-    // HH:MM, or HH:MM:SS as some browsers send (the seconds are dropped).
+    // HH:MM, or HH:MM:SS.
     let parts: Vec<&str> = time.split(':').collect();
     if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() != 2) {
         return Err(refuse());
     }
+    let seconds = match parts.get(2).map(|s| s.parse::<i64>()) {
+        None => 0,
+        Some(Ok(s)) if (0..60).contains(&s) => s,
+        Some(_) => return Err(refuse()),
+    };
     match (parts[0].parse::<i64>(), parts[1].parse::<i64>()) {
         (Ok(h), Ok(m)) if (0..24).contains(&h) && (0..60).contains(&m) => {
-            Ok(day * DAY_MS + (h * 60 + m) * 60_000)
+            Ok(day * DAY_MS + ((h * 60 + m) * 60 + seconds) * 1000)
         }
         _ => Err(refuse()),
     }

@@ -18,6 +18,7 @@ pub mod incident;
 pub mod incident_lifecycle;
 pub mod insights;
 pub mod label_selector;
+pub mod maintenance;
 pub mod object_name;
 pub mod playbook;
 pub mod quantity;

@@ -59,6 +59,7 @@ fn BriefingView(b: Briefing) -> impl IntoView {
         </section>
         <Numbers recent=b.recent now />
         <Downtime downtime=b.downtime />
+        <super::maintenance::MaintenanceOverview />
         <super::review::FollowUpList summary=b.follow_ups heading="Follow-ups from reviews" id="briefing-follow-ups" />
         <p class="info">{format!("As of {} UTC.", clock(now))}</p>
     }

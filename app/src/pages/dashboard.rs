@@ -22,6 +22,7 @@ pub fn DashboardPage() -> impl IntoView {
             </div>
             <ActiveIncidents />
             <MyFollowUps />
+            <super::maintenance::MaintenanceOverview links=true />
             <Board />
         </Guarded>
     }

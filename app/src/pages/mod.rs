@@ -16,6 +16,7 @@ pub mod incident_room;
 pub mod incidents;
 pub mod insights;
 pub mod login;
+pub mod maintenance;
 pub mod not_found;
 pub mod review;
 pub mod setup;

@@ -46,6 +46,8 @@ pub struct Engine {
     /// Every replica evaluates (its pages read the board); only the leader
     /// stores changes, so that each change is written once.
     pub coordination: Coordination,
+    /// Components under scheduled maintenance now.
+    pub maintenance: Arc<crate::maintenance::Overlay>,
 }
 
 /// How often a replica that does not lead reads the stored statuses again,
@@ -81,6 +83,7 @@ impl Engine {
                 () = self.live.changed.notified() => {}
                 () = self.components.changed.notified() => services = self.load_services().await,
                 _ = leadership.changed() => {}
+                () = self.maintenance.changed.notified() => {}
                 () = tokio::time::sleep(TICK) => {}
             }
             tokio::time::sleep(COALESCE).await;
@@ -117,6 +120,8 @@ impl Engine {
                 }
                 evaluate(&state.view(now), &services, &THRESHOLDS)
             };
+            let mut healths = healths;
+            app::domain::maintenance::overlay(&mut healths, &self.maintenance.current());
             let changes = tracker.observe(&healths, now);
             // Only the leader stores; the others' boards follow their own view.
             if leading && let Err(error) = self.history.record(&changes, &self.hub).await {

@@ -18,6 +18,7 @@ mod error;
 pub mod evidence;
 pub mod incidents;
 pub mod insights;
+pub mod maintenance;
 pub mod ports;
 pub mod reviews;
 pub mod updates;
@@ -92,6 +93,14 @@ pub struct Services {
     pub reviews: crate::reviews::Reviews,
     /// Figures over a period, aggregated in SQL.
     pub insights: crate::insights::InsightsStore,
+    /// Scheduled maintenance windows and their planned actions.
+    pub maintenance: crate::maintenance::MaintenanceStore,
+    /// Woken when a window moves here, so the components' overlay follows at once.
+    pub maintenance_changed: Arc<tokio::sync::Notify>,
+    /// What runs planned maintenance actions (the same actuator as incident actions).
+    pub actuator: Arc<dyn ports::ClusterActuator>,
+    /// Protected namespaces (admins only), as for incident actions.
+    pub safety: Arc<domain::action::SafetyPolicy>,
 }
 
 /// How alerts are handled, from the configuration.

@@ -72,7 +72,39 @@ pub struct PublicData {
     pub drill: bool,
     pub components: Vec<PublicComponent>,
     pub incidents: Vec<PublicIncident>,
+    /// Scheduled maintenance: not cancelled, and not finished more than 30 days ago.
+    pub maintenances: Vec<PublicMaintenance>,
     pub built_at: i64,
+}
+
+/// A maintenance window as the public sees it: its title, public description,
+/// times, state and the public components it concerns (never its planned
+/// actions or its log).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicMaintenance {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub state: app::domain::maintenance::MaintenanceState,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    /// (key, name) of the public components it concerns.
+    pub components: Vec<(String, String)>,
+}
+
+impl PublicMaintenance {
+    /// Upcoming: scheduled and not yet started.
+    pub fn upcoming(&self) -> bool {
+        self.state == app::domain::maintenance::MaintenanceState::Scheduled
+    }
+
+    pub fn active(&self) -> bool {
+        self.state.active()
+    }
 }
 
 impl PublicData {
@@ -107,6 +139,10 @@ pub struct Snapshot {
     pub status: Rendered,
     pub components: Rendered,
     pub incidents: Rendered,
+    pub maintenances: Rendered,
+    pub upcoming: Rendered,
+    pub active: Rendered,
+    pub calendar: Rendered,
 }
 
 impl Snapshot {
@@ -120,6 +156,10 @@ impl Snapshot {
             status: json(statuspage::status(data, base_url)),
             components: json(statuspage::components(data, base_url)),
             incidents: json(statuspage::incidents(data, base_url)),
+            maintenances: json(statuspage::maintenances(data, base_url, |_| true)),
+            upcoming: json(statuspage::maintenances(data, base_url, PublicMaintenance::upcoming)),
+            active: json(statuspage::maintenances(data, base_url, PublicMaintenance::active)),
+            calendar: Rendered::new(render::calendar(data, base_url), "text/calendar; charset=utf-8"),
         }
     }
 }
@@ -153,7 +193,7 @@ fn may_change_public_data(event: &crate::events::LiveEvent) -> bool {
                 _ => false,
             }
         }
-        "cluster" => true,
+        "cluster" | "maintenance" => true,
         _ => false,
     }
 }
@@ -163,6 +203,7 @@ fn may_change_public_data(event: &crate::events::LiveEvent) -> bool {
 pub struct Sources {
     pub live: Arc<dyn LiveBackend>,
     pub incidents: Incidents,
+    pub maintenance: crate::maintenance::MaintenanceStore,
     pub history: History,
     pub base_url: String,
     /// Whether the data comes from the built-in drill cluster, which the page then says.
@@ -265,7 +306,33 @@ impl Sources {
             });
         }
         incidents.sort_by_key(|i| std::cmp::Reverse(i.updated_at));
-        Ok(PublicData { drill: self.drill, components, incidents, built_at: now })
+        let maintenances = self
+            .maintenance
+            .list(now - 30 * 24 * 3600 * 1000)
+            .await
+            .map_err(crate::incidents::IncidentError::Db)?
+            .into_iter()
+            .filter(|w| w.state != app::domain::maintenance::MaintenanceState::Cancelled)
+            .map(|w| PublicMaintenance {
+                id: w.id,
+                components: w
+                    .components
+                    .iter()
+                    .filter_map(|key| components.iter().find(|c| c.key == key.as_str()))
+                    .map(|c| (c.key.clone(), c.name.clone()))
+                    .collect(),
+                title: w.title,
+                description: w.description,
+                state: w.state,
+                starts_at: w.starts_at,
+                ends_at: w.ends_at,
+                created_at: w.created_at,
+                updated_at: w.updated_at,
+                started_at: w.started_at,
+                ended_at: w.ended_at,
+            })
+            .collect();
+        Ok(PublicData { drill: self.drill, components, incidents, maintenances, built_at: now })
     }
 }
 
@@ -276,6 +343,7 @@ pub async fn start(sources: Sources, hub: &EventHub) -> Arc<StatusPage> {
         drill: sources.drill,
         components: Vec::new(),
         incidents: Vec::new(),
+        maintenances: Vec::new(),
         built_at: now_millis(),
     };
     let first = sources.collect().await.unwrap_or(empty);
@@ -312,7 +380,10 @@ pub async fn start(sources: Sources, hub: &EventHub) -> Arc<StatusPage> {
             let Some(page) = weak.upgrade() else { return };
             match sources.collect().await {
                 // Unchanged data keeps the same documents, and so the same ETags.
-                Ok(data) if data.components == last.components && data.incidents == last.incidents => {}
+                Ok(data)
+                    if data.components == last.components
+                        && data.incidents == last.incidents
+                        && data.maintenances == last.maintenances => {}
                 Ok(data) => {
                     let snapshot = Arc::new(Snapshot::render(&data, &sources.base_url));
                     *page.snapshot.write().unwrap_or_else(|e| e.into_inner()) = snapshot;

@@ -2,7 +2,7 @@
 //! and HTML auto-escaping: no script, readable on a phone, and complete
 //! without JavaScript.
 
-use super::{PublicData, PublicIncident};
+use super::{PublicData, PublicIncident, PublicMaintenance};
 use app::domain::health::ComponentStatus;
 use minijinja::{AutoEscape, Environment, context};
 use serde_json::{Value, json};
@@ -38,6 +38,12 @@ const PAGE: &str = r#"{% extends "layout" %}{% block body %}
 {% for incident in active %}{% include "incident" %}{% endfor %}
 </section>
 {% endif %}
+{% if maintenance_active %}
+<section id="active-maintenance">
+<h2>Maintenance in progress</h2>
+{% for m in maintenance_active %}{% include "maintenance" %}{% endfor %}
+</section>
+{% endif %}
 {% if groups %}
 <section id="components">
 {% for group in groups %}
@@ -59,7 +65,20 @@ const PAGE: &str = r#"{% extends "layout" %}{% block body %}
 {% else %}
 <p class="empty-state">No services are published on this status page yet.</p>
 {% endif %}
+{% if maintenance_upcoming %}
+<section id="upcoming-maintenance">
+<h2>Scheduled maintenance</h2>
+{% for m in maintenance_upcoming %}{% include "maintenance" %}{% endfor %}
+<p class="info"><a href="/status/maintenance.ics">Add scheduled maintenance to your calendar</a></p>
+</section>
+{% endif %}
 {% endblock %}"#;
+
+const MAINTENANCE: &str = r#"<article class="public-maintenance" data-maintenance="{{ m.id }}" data-state="{{ m.state }}">
+<h3>{{ m.title }} <span class="badge">{{ m.label }}</span></h3>
+<p class="info"><time datetime="{{ m.starts_iso }}">{{ m.starts }}</time> to <time datetime="{{ m.ends_iso }}">{{ m.ends }}</time> UTC{% if m.components %} · {{ m.components | join(", ") }}{% endif %}</p>
+{% if m.description %}<p>{{ m.description }}</p>{% endif %}
+</article>"#;
 
 const INCIDENT: &str = r#"<article class="public-incident" data-incident="{{ incident.id }}">
 <h3>{{ incident.title }} <span class="badge">{{ incident.status }}</span></h3>
@@ -77,7 +96,13 @@ const HISTORY: &str = r#"{% extends "layout" %}{% block body %}
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
-    for (name, source) in [("layout", LAYOUT), ("page", PAGE), ("incident", INCIDENT), ("history", HISTORY)] {
+    for (name, source) in [
+        ("layout", LAYOUT),
+        ("page", PAGE),
+        ("incident", INCIDENT),
+        ("maintenance", MAINTENANCE),
+        ("history", HISTORY),
+    ] {
         env.add_template(name, source).expect("the status page templates parse");
     }
     env
@@ -133,6 +158,21 @@ fn incident_value(incident: &PublicIncident) -> Value {
     })
 }
 
+fn maintenance_value(m: &PublicMaintenance) -> Value {
+    json!({
+        "id": m.id,
+        "title": m.title,
+        "description": m.description,
+        "state": m.state.as_str(),
+        "label": m.state.label(),
+        "starts": when(m.starts_at),
+        "ends": when(m.ends_at),
+        "starts_iso": iso(m.starts_at),
+        "ends_iso": iso(m.ends_at),
+        "components": m.components.iter().map(|(_, name)| name).collect::<Vec<_>>(),
+    })
+}
+
 fn bar(day: i64, uptime: Option<f64>) -> Value {
     let (colour, words) = match uptime {
         None => ("#d0d7de", "no data".to_owned()),
@@ -174,6 +214,8 @@ pub fn page(data: &PublicData) -> String {
                 title => "System status",
                 banner => json!({"indicator": indicator, "class": class, "text": text}),
                 active => data.active().map(incident_value).collect::<Vec<_>>(),
+                maintenance_active => data.maintenances.iter().filter(|m| m.active()).map(maintenance_value).collect::<Vec<_>>(),
+                maintenance_upcoming => data.maintenances.iter().filter(|m| m.upcoming()).map(maintenance_value).collect::<Vec<_>>(),
                 groups => groups.into_iter().map(|(name, components)| json!({"name": name, "components": components})).collect::<Vec<_>>(),
                 built_at => when(data.built_at),
                 drill => data.drill,
@@ -230,6 +272,22 @@ pub fn feed(data: &PublicData, base_url: &str) -> String {
         base = xml(base_url),
         updated = iso(updated)
     );
+    let mut windows: Vec<&PublicMaintenance> = data.maintenances.iter().collect();
+    windows.sort_by_key(|m| std::cmp::Reverse(m.updated_at));
+    for m in windows.into_iter().take(20) {
+        out.push_str(&format!(
+            "<entry>\n<id>{base}/status#maintenance-{id}-{state}</id>\n<title>Maintenance: {title} — {label}</title>\n<updated>{at}</updated>\n\
+             <link href=\"{base}/status\"/>\n<author><name>Status</name></author>\n<content type=\"text\">{when}. {text}</content>\n</entry>\n",
+            base = xml(base_url),
+            id = m.id,
+            state = m.state.as_str(),
+            title = xml(&m.title),
+            label = m.state.label(),
+            at = iso(m.updated_at),
+            when = xml(&app::domain::maintenance::summary_line("Scheduled", m.starts_at, m.ends_at)),
+            text = xml(&m.description),
+        ));
+    }
     for (incident, update) in entries {
         out.push_str(&format!(
             "<entry>\n<id>{base}/status#update-{id}</id>\n<title>{title} — {purpose}</title>\n<updated>{at}</updated>\n\
@@ -244,6 +302,101 @@ pub fn feed(data: &PublicData, base_url: &str) -> String {
     }
     out.push_str("</feed>\n");
     out
+}
+
+/// Text for an iCalendar value: backslash, semicolon, comma and newlines
+/// escaped (RFC 5545 3.3.11), control characters dropped.
+fn ical_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Folds a content line at 75 octets (RFC 5545 3.1), never inside a character.
+fn ical_line(out: &mut String, line: &str) {
+    let mut width = 0;
+    for c in line.chars() {
+        if width + c.len_utf8() > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += c.len_utf8();
+    }
+    out.push_str("\r\n");
+}
+
+fn ical_time(millis: i64) -> String {
+    iso(millis).replace(['-', ':'], "")
+}
+
+/// `/status/maintenance.ics`: every window not cancelled, as iCalendar events
+/// (UTC times), so that people see maintenance in their calendars.
+pub fn calendar(data: &PublicData, base_url: &str) -> String {
+    let mut out = String::new();
+    let host = base_url.split("://").nth(1).unwrap_or(base_url);
+    for line in [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Wheelhouse//Scheduled maintenance//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "X-WR-CALNAME:Scheduled maintenance",
+    ] {
+        ical_line(&mut out, line);
+    }
+    for m in &data.maintenances {
+        let mut description = m.description.clone();
+        if !m.components.is_empty() {
+            let names: Vec<&str> = m.components.iter().map(|(_, name)| name.as_str()).collect();
+            description = format!("{description}\n\nAffects: {}", names.join(", ")).trim().to_owned();
+        }
+        let status = if m.state == app::domain::maintenance::MaintenanceState::Scheduled {
+            "TENTATIVE"
+        } else {
+            "CONFIRMED"
+        };
+        for line in [
+            "BEGIN:VEVENT".to_owned(),
+            format!("UID:maintenance-{}@{}", m.id, ical_text(host)),
+            format!("DTSTAMP:{}", ical_time(m.updated_at)),
+            format!("LAST-MODIFIED:{}", ical_time(m.updated_at)),
+            format!("DTSTART:{}", ical_time(m.starts_at)),
+            format!("DTEND:{}", ical_time(m.ends_at)),
+            format!("SUMMARY:{}", ical_text(&format!("Maintenance: {}", m.title))),
+            format!("DESCRIPTION:{}", ical_text(&description)),
+            format!("STATUS:{status}"),
+            format!("URL:{}/status", ical_text(base_url)),
+            "END:VEVENT".to_owned(),
+        ] {
+            ical_line(&mut out, &line);
+        }
+    }
+    ical_line(&mut out, "END:VCALENDAR");
+    out
+}
+
+#[cfg(test)]
+mod calendar_tests {
+    #[test]
+    fn text_is_escaped_and_long_lines_are_folded_at_75_octets() {
+        assert_eq!(super::ical_text("a;b,c\\d\ne\u{7}"), "a\\;b\\,c\\\\d\\ne");
+        let mut out = String::new();
+        super::ical_line(&mut out, &format!("SUMMARY:{}", "é".repeat(60)));
+        for line in out.split("\r\n").filter(|l| !l.is_empty()) {
+            assert!(line.len() <= 75, "{} octets", line.len());
+        }
+        assert!(out.contains("\r\n "), "folded with a leading space");
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! `incidents.json`), so that existing consumers of that API can read it.
 
 use super::render::{banner, iso};
-use super::{PublicData, PublicIncident};
+use super::{PublicData, PublicIncident, PublicMaintenance};
 use app::domain::health::ComponentStatus;
 use app::domain::incident::Severity;
 use serde_json::{Value, json};
@@ -119,7 +119,74 @@ pub fn summary(data: &PublicData, base_url: &str) -> Value {
         "page": page(data, base_url),
         "components": component_values(data),
         "incidents": data.active().map(incident_value).collect::<Vec<_>>(),
-        "scheduled_maintenances": [],
+        "scheduled_maintenances": data
+            .maintenances
+            .iter()
+            .filter(|m| m.upcoming() || m.active())
+            .map(maintenance_value)
+            .collect::<Vec<_>>(),
         "status": indicator(data),
+    })
+}
+
+/// A window in Statuspage's shape: an incident with impact `maintenance`,
+/// `scheduled_for`/`scheduled_until`, and one update per state it reached.
+fn maintenance_value(m: &PublicMaintenance) -> Value {
+    use app::domain::maintenance::MaintenanceState;
+    let shown: Vec<Value> =
+        m.components.iter().map(|(key, name)| json!({"code": key, "name": name})).collect();
+    let mut updates = vec![(m.created_at, MaintenanceState::Scheduled)];
+    if let Some(at) = m.started_at {
+        updates.push((at, MaintenanceState::InProgress));
+    }
+    if let Some(at) = m.ended_at.filter(|_| m.state != MaintenanceState::Scheduled) {
+        updates.push((at, MaintenanceState::Verifying));
+    }
+    if m.state == MaintenanceState::Completed {
+        updates.push((m.updated_at, MaintenanceState::Completed));
+    }
+    let body = |state: MaintenanceState| match state {
+        MaintenanceState::Scheduled => {
+            format!("Scheduled for {} to {}. {}", iso(m.starts_at), iso(m.ends_at), m.description)
+        }
+        MaintenanceState::InProgress => "The maintenance is in progress.".to_owned(),
+        MaintenanceState::Verifying => "The maintenance work is done; we are verifying.".to_owned(),
+        _ => "The maintenance is completed.".to_owned(),
+    };
+    json!({
+        "id": format!("maintenance-{}", m.id),
+        "name": m.title,
+        "status": m.state.as_str(),
+        "created_at": iso(m.created_at),
+        "updated_at": iso(m.updated_at),
+        "monitoring_at": Value::Null,
+        "resolved_at": (m.state == MaintenanceState::Completed).then(|| iso(m.updated_at)),
+        "impact": "maintenance",
+        "shortlink": Value::Null,
+        "started_at": iso(m.started_at.unwrap_or(m.starts_at)),
+        "page_id": "wheelhouse",
+        "scheduled_for": iso(m.starts_at),
+        "scheduled_until": iso(m.ends_at),
+        "components": m.components.iter().map(|(key, name)| json!({"id": key, "name": name})).collect::<Vec<_>>(),
+        "incident_updates": updates.iter().rev().enumerate().map(|(i, (at, state))| json!({
+            "id": format!("maintenance-{}-{}", m.id, updates.len() - i),
+            "status": state.as_str(),
+            "body": body(*state),
+            "incident_id": format!("maintenance-{}", m.id),
+            "created_at": iso(*at),
+            "updated_at": iso(*at),
+            "display_at": iso(*at),
+            "affected_components": shown,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `/api/v2/scheduled-maintenances.json` and its `upcoming` and `active` views.
+pub fn maintenances(data: &PublicData, base_url: &str, shown: impl Fn(&PublicMaintenance) -> bool) -> Value {
+    let mut windows: Vec<&PublicMaintenance> = data.maintenances.iter().filter(|m| shown(m)).collect();
+    windows.sort_by_key(|m| std::cmp::Reverse(m.starts_at));
+    json!({
+        "page": page(data, base_url),
+        "scheduled_maintenances": windows.into_iter().map(maintenance_value).collect::<Vec<_>>(),
     })
 }

@@ -147,7 +147,10 @@ pub(super) fn page_response<T: Serialize>(
         super::evidence::api_guidance, super::evidence::api_tick, super::evidence::api_playbooks,
         super::evidence::api_save_playbook,
         super::reviews::api_get, super::reviews::api_save, super::reviews::api_state, super::reviews::api_star,
-        super::reviews::api_impact_start, super::reviews::api_add_follow_up, super::reviews::api_update_follow_up, super::reviews::api_insights
+        super::reviews::api_impact_start, super::reviews::api_add_follow_up, super::reviews::api_update_follow_up, super::reviews::api_insights,
+        super::maintenance::api_schedule, super::maintenance::api_list, super::maintenance::api_get,
+        super::maintenance::api_edit, super::maintenance::api_step, super::maintenance::api_plan,
+        super::maintenance::api_confirm, super::maintenance::api_undo
     ),
     components(schemas(ApiError, ApiErrorDetail, IncidentDto, TimelineEntryDto, IncidentChange, ActionDto, super::dto::PreviewDto, super::dto::AffectedComponentDto, super::dto::RoleHolderDto, super::dto::AlertDto, super::dto::IntakeDto, super::dto::EvidenceRefDto, super::evidence::EvidenceDto,
         super::reviews::ReviewDto, super::reviews::FollowUpDto, super::reviews::ReviewEntryDto,
@@ -155,7 +158,9 @@ pub(super) fn page_response<T: Serialize>(
         domain::review::FactorKind, domain::review::Times, domain::review::ImpactSource,
         domain::review::ComponentImpact, domain::review::ReviewState, domain::insights::Insights,
         domain::insights::Period, domain::insights::Percentiles, domain::insights::Trend,
-        domain::insights::SeverityTimes, domain::insights::ComponentFigure, domain::insights::FollowUpFigures)),
+        domain::insights::SeverityTimes, domain::insights::ComponentFigure, domain::insights::FollowUpFigures,
+        super::maintenance::WindowDto, super::maintenance::PlannedDto, super::maintenance::LogDto,
+        super::maintenance::WindowRequest, super::maintenance::PlannedRequest, super::maintenance::StepRequest)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(

@@ -17,6 +17,7 @@ pub mod extract;
 pub mod incidents_api;
 pub mod incidents_forms;
 pub mod limits;
+pub mod maintenance;
 pub mod metrics;
 pub mod ops;
 pub mod panics;
@@ -179,6 +180,24 @@ pub const MUTATING_ROUTES: &[MutatingRoute] = {
         needs("/admin/users/disable", Admin, || post(users_admin::disable)),
         needs("/admin/users/enable", Admin, || post(users_admin::enable)),
         needs("/admin/users/reset-password", Admin, || post(users_admin::reset_password)),
+        needs("/maintenance", Responder, || post(maintenance::form_schedule)),
+        needs("/maintenance/{id}", Responder, || post(maintenance::form_edit)),
+        needs("/maintenance/{id}/steps", Responder, || post(maintenance::form_step)),
+        needs("/maintenance/{id}/actions", Responder, || post(maintenance::form_plan)),
+        needs("/maintenance/{id}/actions/{action}/confirm", Responder, || post(maintenance::form_confirm)),
+        needs("/maintenance/{id}/actions/{action}/undo", Responder, || post(maintenance::form_undo)),
+        needs("/api/v1/maintenance", Responder, || {
+            post(maintenance::api_schedule).get(maintenance::api_list)
+        }),
+        needs("/api/v1/maintenance/{id}", Responder, || {
+            post(maintenance::api_edit).get(maintenance::api_get)
+        }),
+        needs("/api/v1/maintenance/{id}/steps", Responder, || post(maintenance::api_step)),
+        needs("/api/v1/maintenance/{id}/actions", Responder, || post(maintenance::api_plan)),
+        needs("/api/v1/maintenance/{id}/actions/{action}/confirm", Responder, || {
+            post(maintenance::api_confirm)
+        }),
+        needs("/api/v1/maintenance/{id}/actions/{action}/undo", Responder, || post(maintenance::api_undo)),
         needs("/incidents", Responder, || post(incidents_forms::create)),
         needs("/incidents/{id}/transitions", Responder, || post(incidents_forms::transition)),
         needs("/incidents/{id}/roles", Responder, || post(incidents_forms::assign_role)),
@@ -297,6 +316,10 @@ pub fn router(
         .route("/api/v2/status.json", get(status::status))
         .route("/api/v2/components.json", get(status::components))
         .route("/api/v2/incidents.json", get(status::incidents))
+        .route("/api/v2/scheduled-maintenances.json", get(status::maintenances))
+        .route("/api/v2/scheduled-maintenances/upcoming.json", get(status::upcoming_maintenances))
+        .route("/api/v2/scheduled-maintenances/active.json", get(status::active_maintenances))
+        .route("/status/maintenance.ics", get(status::maintenance_calendar))
         .leptos_routes_with_context(&state, routes, services, move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panics::caught))

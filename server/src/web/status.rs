@@ -50,3 +50,7 @@ document_handler!(summary, summary);
 document_handler!(status, status);
 document_handler!(components, components);
 document_handler!(incidents, incidents);
+document_handler!(maintenances, maintenances);
+document_handler!(upcoming_maintenances, upcoming);
+document_handler!(active_maintenances, active);
+document_handler!(maintenance_calendar, calendar);

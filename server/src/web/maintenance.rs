@@ -84,8 +84,16 @@ impl WindowRequest {
 /// its start (`start_*`) and one for its end (`end_*`), each optional.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct SchedulePost {
-    #[serde(flatten)]
-    pub window: WindowPost,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub starts_at: String,
+    #[serde(default)]
+    pub ends_at: String,
+    #[serde(default)]
+    pub components: Vec<String>,
     #[serde(default)]
     pub start_action: String,
     #[serde(default)]
@@ -128,6 +136,16 @@ impl WindowPost {
 }
 
 impl SchedulePost {
+    fn window(&self) -> WindowForm {
+        WindowForm {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            starts_at: self.starts_at.clone(),
+            ends_at: self.ends_at.clone(),
+            components: self.components.clone(),
+        }
+    }
+
     fn planned(&self) -> Vec<PlannedForm> {
         let one = |phase: &str, action: &str, node: &str, workload: &str| PlannedForm {
             phase: phase.to_owned(),
@@ -402,8 +420,8 @@ pub async fn form_schedule(
     Caller(principal, _): Caller<Responder>,
     FormPost { form, request }: FormPost<SchedulePost>,
 ) -> Response {
-    let result = state.services.schedule_maintenance(&principal, &form.window.form(), &form.planned()).await;
-    let feedback = FormFeedback { maintenance: Some(form.window.form()), ..FormFeedback::default() };
+    let result = state.services.schedule_maintenance(&principal, &form.window(), &form.planned()).await;
+    let feedback = FormFeedback { maintenance: Some(form.window()), ..FormFeedback::default() };
     form_answer(
         &state,
         request,
@@ -495,4 +513,23 @@ pub async fn form_undo(
     let page = format!("/maintenance/{id}");
     let done = |a: &PlannedAction| format!("/maintenance/{}#action-{}", a.window_id, a.id);
     form_answer(&state, request, &page, done, result, FormFeedback::default()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_form_reads_every_ticked_component_and_both_planned_actions() {
+        let body = "csrf=x&title=Kernel+upgrade&starts_at=2030-01-01T10%3A00&ends_at=2030-01-01T11%3A00\
+                    &components=node%2Fworker-3&components=service%2F1&start_action=drain&start_node=worker-3\
+                    &start_workload=&end_action=uncordon&end_node=worker-3&end_workload=";
+        let form: SchedulePost = serde_html_form::from_str(body).unwrap();
+        assert_eq!(form.window().components, ["node/worker-3", "service/1"]);
+        let planned = form.planned();
+        assert_eq!((planned[0].phase.as_str(), planned[0].action.action.as_str()), ("start", "drain"));
+        assert_eq!((planned[1].phase.as_str(), planned[1].action.node.as_str()), ("end", "worker-3"));
+        let one: WindowPost = serde_html_form::from_str("title=T&components=node%2Fworker-3").unwrap();
+        assert_eq!(one.form().components, ["node/worker-3"]);
+    }
 }

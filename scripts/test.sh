@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 source scripts/ensure-tools.sh
 
 # Real programs the tests drive: Chromium (browser tests), Prometheus and
-# Alertmanager (alert intake), all from Debian's packages.
+# Alertmanager (alert intake), all from Debian's packages; an SMTP server from PyPI.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/prometheus ] || missing+=(prometheus)
@@ -17,6 +17,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   say "installing ${missing[*]} for the tests"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# A real SMTP server for the subscriber tests: aiosmtpd from PyPI.
+if ! python3 -c "import aiosmtpd" 2>/dev/null; then
+  say "installing aiosmtpd (PyPI) for the subscriber tests"
+  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
 fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then

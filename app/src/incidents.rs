@@ -341,6 +341,8 @@ pub trait IncidentBackend: Send + Sync + 'static {
     async fn users(&self) -> Result<Vec<UserRow>, String>;
     async fn templates(&self) -> Result<Vec<TemplateRow>, String>;
     async fn webhooks(&self) -> Result<Vec<WebhookRow>, String>;
+    /// Status-page subscribers matching `search`, and whether subscriptions are offered.
+    async fn subscribers(&self, search: &str) -> Result<(bool, Vec<SubscriberLine>), String>;
     /// Every playbook, for the admin page.
     async fn playbooks(&self) -> Result<Vec<PlaybookRow>, String>;
     /// The executive briefing: every active incident, or just `only`.
@@ -423,6 +425,25 @@ pub async fn load_templates() -> Result<Vec<TemplateRow>, ServerFnError> {
 #[server]
 pub async fn load_webhooks() -> Result<Vec<WebhookRow>, ServerFnError> {
     backend(Role::Admin)?.webhooks().await.map_err(ServerFnError::new)
+}
+
+/// A status-page subscriber, as `/admin/subscribers` lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberLine {
+    pub id: i64,
+    pub email: String,
+    /// pending, confirmed or unsubscribed.
+    pub state: String,
+    /// Component names; empty: all.
+    pub components: Vec<String>,
+    pub created_at: i64,
+    pub confirmed_at: Option<i64>,
+}
+
+/// Subscribers whose address contains `search`, and whether subscriptions are offered at all.
+#[server]
+pub async fn load_subscribers(search: String) -> Result<(bool, Vec<SubscriberLine>), ServerFnError> {
+    backend(Role::Admin)?.subscribers(&search).await.map_err(ServerFnError::new)
 }
 
 #[server]

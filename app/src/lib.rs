@@ -29,6 +29,7 @@ use pages::{
     admin_alert_routing::AdminAlertRoutingPage,
     admin_components::AdminComponentsPage,
     admin_playbooks::AdminPlaybooksPage,
+    admin_subscribers::AdminSubscribersPage,
     admin_templates::AdminTemplatesPage,
     admin_tokens::AdminTokensPage,
     admin_users::AdminUsersPage,
@@ -124,6 +125,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/templates") view=AdminTemplatesPage ssr=SsrMode::Async />
                     <Route path=path!("admin/playbooks") view=AdminPlaybooksPage ssr=SsrMode::Async />
                     <Route path=path!("admin/webhooks") view=AdminWebhooksPage ssr=SsrMode::Async />
+                    <Route path=path!("admin/subscribers") view=AdminSubscribersPage ssr=SsrMode::Async />
                     <Route path=path!("admin/alert-routing") view=AdminAlertRoutingPage ssr=SsrMode::Async />
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("setup") view=SetupPage ssr=SsrMode::Async />

@@ -73,6 +73,12 @@ pub struct SettingsArgs {
     /// This process among the replicas, unique among them [default: the pod's name, or host-pid]
     #[arg(long, env = "WHEELHOUSE_REPLICA_ID", global = true, value_name = "ID")]
     pub replica_id: Option<String>,
+    /// SMTP server for status-page subscribers: smtp://HOST:PORT or smtps://… [default: none, no subscriptions]
+    #[arg(long, env = "WHEELHOUSE_SMTP_URL", global = true, value_name = "URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of subscribers' messages, e.g. status@example.com
+    #[arg(long, env = "WHEELHOUSE_MAIL_FROM", global = true, value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
 }
 
 impl SettingsArgs {
@@ -95,6 +101,8 @@ impl SettingsArgs {
             lease_name: self.lease_name.clone(),
             lease_duration: self.lease_duration.clone(),
             replica_id: self.replica_id.clone(),
+            smtp_url: self.smtp_url.clone(),
+            mail_from: self.mail_from.clone(),
         }
     }
 }

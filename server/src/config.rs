@@ -43,6 +43,17 @@ pub struct Settings {
     pub leader_election: Option<LeaderElection>,
     /// This process among the replicas (default: the pod's name, or host and process id).
     pub replica_id: Option<String>,
+    /// E-mail for status-page subscribers: the SMTP server and the sender.
+    /// `None`: no subscriptions are offered.
+    pub mail: Option<MailSettings>,
+}
+
+/// Where subscribers' messages go out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailSettings {
+    /// `smtp://host:port`, `smtps://…`, with credentials when needed (never logged).
+    pub smtp_url: String,
+    pub from: String,
 }
 
 /// Leader election as configured; the namespace defaults to Wheelhouse's own in a cluster.
@@ -74,6 +85,8 @@ pub struct RawSettings {
     pub lease_name: Option<String>,
     pub lease_duration: Option<String>,
     pub replica_id: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
 }
 
 impl RawSettings {
@@ -97,6 +110,8 @@ impl RawSettings {
             lease_name: self.lease_name.or(lower.lease_name),
             lease_duration: self.lease_duration.or(lower.lease_duration),
             replica_id: self.replica_id.or(lower.replica_id),
+            smtp_url: self.smtp_url.or(lower.smtp_url),
+            mail_from: self.mail_from.or(lower.mail_from),
         }
     }
 }
@@ -238,7 +253,38 @@ impl Settings {
                 });
             }
         };
+        let mail = match (
+            raw.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty()),
+            raw.mail_from.as_deref().map(str::trim).filter(|f| !f.is_empty()),
+        ) {
+            (None, _) => None,
+            (Some(url), _) if !(url.starts_with("smtp://") || url.starts_with("smtps://")) => {
+                return Err(ConfigError::Invalid {
+                    setting: "--smtp-url / WHEELHOUSE_SMTP_URL",
+                    expected: "smtp://HOST:PORT or smtps://HOST:PORT (with USER:PASSWORD@ when needed)",
+                    got: DatabaseUrl::redact(url),
+                });
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid {
+                    setting: "--mail-from / WHEELHOUSE_MAIL_FROM",
+                    expected: "the sender of subscribers' messages, such as status@example.com (needed with --smtp-url)",
+                    got: String::new(),
+                });
+            }
+            (Some(url), Some(from)) if from.contains('@') => {
+                Some(MailSettings { smtp_url: url.to_owned(), from: from.to_owned() })
+            }
+            (Some(_), Some(from)) => {
+                return Err(ConfigError::Invalid {
+                    setting: "--mail-from / WHEELHOUSE_MAIL_FROM",
+                    expected: "an address such as status@example.com or \"Status <status@example.com>\"",
+                    got: from.to_owned(),
+                });
+            }
+        };
         Ok(Settings {
+            mail,
             leader_election,
             replica_id,
             webhook_allow,
@@ -441,7 +487,7 @@ impl DatabaseUrl {
         }
     }
 
-    fn redact(url: &str) -> String {
+    pub(crate) fn redact(url: &str) -> String {
         match url.split_once("://") {
             Some((scheme, rest)) => match rest.split_once('@') {
                 Some((userinfo, host)) => {

@@ -515,6 +515,10 @@ impl IncidentBackend for IncidentPages {
         self.services.insights(&query).await.map_err(|error| error.to_string())
     }
 
+    async fn subscribers(&self, search: &str) -> Result<(bool, Vec<app::incidents::SubscriberLine>), String> {
+        crate::maintenance_pages::subscribers(self, search).await
+    }
+
     async fn maintenance(&self) -> Result<app::maintenance::MaintenanceList, String> {
         crate::maintenance_pages::list(self).await
     }

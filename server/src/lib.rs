@@ -29,6 +29,7 @@ pub mod services;
 pub mod session_store;
 pub mod startup;
 pub mod status_page;
+pub mod subscribers;
 pub mod telemetry;
 pub mod tokens;
 pub mod updates;

@@ -1,4 +1,5 @@
-//! The server's side of `/maintenance` and `/maintenance/:id`: the windows
+//! The server's side of `/maintenance`, `/maintenance/:id` and
+//! `/admin/subscribers`: the windows
 //! through the use cases, and what the forms offer (components, nodes and
 //! workloads) from the live cluster state.
 
@@ -70,4 +71,34 @@ pub async fn window(
         viewer,
         now: pages.services.clock.now_millis(),
     }))
+}
+
+/// `/admin/subscribers`: the subscribers, their components by name.
+pub async fn subscribers(
+    pages: &IncidentPages,
+    search: &str,
+) -> Result<(bool, Vec<app::incidents::SubscriberLine>), String> {
+    // Only admins reach this (the server function's role check).
+    let rows = pages.services.subscribers_list(search).await.map_err(failed)?;
+    let names = component_choices(pages);
+    let lines = rows
+        .into_iter()
+        .map(|row| {
+            let keys: Vec<String> = serde_json::from_str(&row.components).unwrap_or_default();
+            app::incidents::SubscriberLine {
+                id: row.id,
+                email: row.email,
+                state: row.state,
+                components: keys
+                    .iter()
+                    .map(|k| {
+                        names.iter().find(|c| c.value == *k).map_or_else(|| k.clone(), |c| c.label.clone())
+                    })
+                    .collect(),
+                created_at: row.created_at,
+                confirmed_at: row.confirmed_at,
+            }
+        })
+        .collect();
+    Ok((pages.services.subscriptions_offered(), lines))
 }

@@ -187,21 +187,30 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
+        let public_base = settings
+            .public_url
+            .as_ref()
+            .map_or_else(|| format!("http://{address}"), |url| url.origin().to_owned());
         let status_page = crate::status_page::start(
             crate::status_page::Sources {
                 live: pages.clone(),
                 incidents: incidents.clone(),
                 maintenance: maintenance.clone(),
                 history: history.clone(),
-                base_url: settings
-                    .public_url
-                    .as_ref()
-                    .map_or_else(|| format!("http://{address}"), |url| url.origin().to_owned()),
+                base_url: public_base.clone(),
                 drill: cluster == ClusterSource::Drill,
+                subscribe: settings.mail.is_some(),
             },
             &events,
         )
         .await;
+        let mailer = match &settings.mail {
+            Some(mail) => Some(
+                crate::subscribers::mail::Mailer::new(&mail.smtp_url, &mail.from, public_base.clone())
+                    .context("cannot set up e-mail for subscribers")?,
+            ),
+            None => None,
+        };
         let setup_link = match accounts
             .issue_setup_token(coordination.replica(), coordination.elects())
             .await
@@ -266,8 +275,20 @@ impl Application {
             maintenance_changed: maintenance_changed.clone(),
             actuator,
             safety: Arc::new(actions.policy().clone()),
+            subscribers: crate::subscribers::Subscribers::new(db.clone()),
+            mailer,
         };
         background.0.push(tokio::spawn(overlay.clone().keep(maintenance.clone(), maintenance_changed)));
+        if let Some(mailer) = services.mailer.clone() {
+            background.0.push(while_leading(&coordination, "subscriber mail", {
+                let subscribers = services.subscribers.clone();
+                move || crate::subscribers::mail::run(subscribers.clone(), mailer.clone())
+            }));
+            background.0.push(while_leading(&coordination, "subscriber component notices", {
+                let services = services.clone();
+                move || crate::services::subscribers::run_component_notices(services.clone())
+            }));
+        }
         background.0.push(while_leading(&coordination, "maintenance schedule", {
             let services = services.clone();
             move || crate::maintenance::run_schedule(services.clone())

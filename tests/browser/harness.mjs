@@ -3,6 +3,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -24,10 +25,59 @@ export async function waitFor(what, check, ms = 30_000) {
   }
 }
 
-export async function startWheelhouse() {
+/** A free loopback port, for a program that takes its port as a flag. */
+async function freePort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/**
+ * A real SMTP server (Python's aiosmtpd, writing a Maildir) on a free port.
+ * `messages(to)` parses what arrived for `to` with Python's email package.
+ */
+export async function startSmtp() {
+  const dir = mkdtempSync(join(tmpdir(), 'wheelhouse-smtp-'));
+  const port = await freePort();
+  const child = spawn('python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', join(dir, 'maildir')], {
+    stdio: 'ignore',
+  });
+  await waitFor('the SMTP server to listen', () => new Promise((done) => {
+    const socket = connect(port, '127.0.0.1', () => { socket.end(); done(true); });
+    socket.on('error', () => done(false));
+  }));
+  const parse = `
+import email, email.policy, json, os, sys
+out = []
+new = os.path.join(sys.argv[1], 'new')
+for name in sorted(os.listdir(new), key=lambda n: os.path.getmtime(os.path.join(new, n))):
+    m = email.message_from_binary_file(open(os.path.join(new, name), 'rb'), policy=email.policy.default)
+    out.append({"to": m["To"], "subject": m["Subject"], "body": m.get_body(('plain',)).get_content()})
+print(json.dumps(out))
+`;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages(to) {
+      try {
+        const all = JSON.parse(execFileSync('python3', ['-c', parse, join(dir, 'maildir')]).toString());
+        return all.filter((m) => m.to.includes(to));
+      } catch {
+        return [];
+      }
+    },
+    stop() {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startWheelhouse(extraEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'wheelhouse-browser-'));
   const databaseUrl = `sqlite://${join(dir, 'wheelhouse.db')}`;
-  const env = { ...process.env, WHEELHOUSE_LOG_FORMAT: 'json', WHEELHOUSE_CLUSTER: 'sim' };
+  const env = { ...process.env, WHEELHOUSE_LOG_FORMAT: 'json', WHEELHOUSE_CLUSTER: 'sim', ...extraEnv };
   const child = spawn(binary, ['--listen', '127.0.0.1:0', '--database-url', databaseUrl, 'serve'], {
     cwd: repoRoot,
     env,

@@ -1,19 +1,23 @@
 // Scheduled maintenance from the browser: a responder schedules a window on
 // /maintenance with a cordon at its start and an uncordon at its end, lands
 // on the window's page with both actions previewed, confirms the cordon, and
-// the public status page lists the window as scheduled. Plain form posts.
+// the public status page lists the window as scheduled. A visitor subscribes
+// from the status page and confirms through the link mailed to them (a real
+// SMTP server). Plain form posts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startWheelhouse, openBrowser, artifactsDir } from './harness.mjs';
+import { startWheelhouse, startSmtp, openBrowser, waitFor, artifactsDir } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery staple';
 
 let wheelhouse;
 let browser;
+let smtp;
 
 before(async () => {
-  wheelhouse = await startWheelhouse();
+  smtp = await startSmtp();
+  wheelhouse = await startWheelhouse({ WHEELHOUSE_SMTP_URL: smtp.url, WHEELHOUSE_MAIL_FROM: 'status@example.com' });
   wheelhouse.addUser('ops@example.com', 'responder', PASSWORD);
   browser = await openBrowser();
 });
@@ -21,6 +25,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await wheelhouse?.stop();
+  smtp?.stop();
 });
 
 test('schedule a window with planned actions, confirm one, see it on the status page', async () => {
@@ -60,5 +65,17 @@ test('schedule a window with planned actions, confirm one, see it on the status 
   const status = await browser.newPage();
   await status.goto(`${wheelhouse.baseUrl}/status`);
   assert.match(await status.locator('#upcoming-maintenance').textContent(), /Kernel upgrade on worker-1.*worker-1 restarts once\./s);
+
+  // A visitor subscribes from the status page and confirms through the mailed link.
+  await status.fill('#subscribe input[name=email]', 'visitor@example.com');
+  await Promise.all([status.waitForURL(/\/status\/subscribe$/), status.locator('#subscribe button[type=submit]').click()]);
+  assert.match(await status.locator('h1').textContent(), /Check your inbox/);
+  const mail = await waitFor('the confirmation mail', () => smtp.messages('visitor@example.com')[0]);
+  assert.equal(mail.subject, 'Confirm your status subscription');
+  const link = mail.body.match(/http:\S+\/status\/subscribe\/confirm\?token=\S+/)[0];
+  await status.goto(link);
+  await Promise.all([status.waitForLoadState('load'), status.getByRole('button', { name: 'Confirm' }).click()]);
+  assert.match(await status.locator('h1').textContent(), /Subscribed/);
+  await status.screenshot({ path: join(artifactsDir, 'status-subscribed.png') });
   await status.close();
 });

@@ -33,6 +33,7 @@ const SERVER_FUNCTIONS: &[(&str, Option<Role>, &str)] = &[
     ("load_maintenance", Some(Role::Responder), ""),
     ("load_maintenance_window", Some(Role::Responder), "id=1"),
     ("load_maintenance_overview", Some(Role::Viewer), ""),
+    ("load_subscribers", Some(Role::Admin), "search="),
 ];
 
 /// API tokens act on `/api/` only; elsewhere their holder is anonymous.

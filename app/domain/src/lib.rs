@@ -24,5 +24,6 @@ pub mod playbook;
 pub mod quantity;
 pub mod review;
 pub mod role;
+pub mod subscriber;
 pub mod update;
 pub mod uptime;

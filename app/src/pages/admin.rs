@@ -47,6 +47,10 @@ pub fn AdminPage() -> impl IntoView {
                 <h2><a href="/admin/webhooks">"Webhooks"</a></h2>
                 <p>"Send published updates to Slack or any HTTP receiver, per audience, with a delivery log."</p>
             </section>
+            <section class="admin-help">
+                <h2><a href="/admin/subscribers">"Subscribers"</a></h2>
+                <p>"Who subscribed to the status page by e-mail: search, remove, export as CSV."</p>
+            </section>
             <NotYetAvailable heading="Playbooks" what="Their editor is not part of this version yet." />
         </Guarded>
     }

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod admin_alert_routing;
 pub mod admin_components;
 pub mod admin_playbooks;
+pub mod admin_subscribers;
 pub mod admin_templates;
 pub mod admin_tokens;
 pub mod admin_users;

@@ -122,7 +122,9 @@ impl Services {
         }
         let id = self.maintenance.create(&input, &actions, &actor.name, now).await?;
         self.maintenance_changed.notify_one();
-        Ok(self.maintenance.get(id).await?)
+        let window = self.maintenance.get(id).await?;
+        self.tell_subscribers(&window, MaintenanceState::Scheduled).await;
+        Ok(window)
     }
 
     /// Plans one more action on a window (previewed first).
@@ -195,6 +197,7 @@ impl Services {
                 self.maintenance
                     .transition(id, window.state, MaintenanceState::Completed, &actor.name, text, now)
                     .await?;
+                self.tell_subscribers(&window, MaintenanceState::Completed).await;
             }
             Manual::Edit => return Err(ServiceError::invalid("step", "Edit the window with its form.")),
         }
@@ -337,6 +340,20 @@ impl Services {
         Ok(moved)
     }
 
+    /// Subscribers hear when a window is scheduled, starts and completes.
+    async fn tell_subscribers(&self, window: &Window, state: MaintenanceState) {
+        let notice = domain::subscriber::Notice::Maintenance {
+            title: window.title.clone(),
+            state: state.as_str().to_owned(),
+            when: domain::maintenance::summary_line("From", window.starts_at, window.ends_at)
+                .trim_start_matches("From: ")
+                .to_owned(),
+            description: window.description.clone(),
+        };
+        let concerned: Vec<String> = window.components.iter().map(|c| c.as_str().to_owned()).collect();
+        self.notify_subscribers(&notice, &concerned).await;
+    }
+
     /// `scheduled` → `in_progress`, then its start actions.
     async fn start_window(&self, window: &Window, by: &str, text: &str) -> ServiceResult<()> {
         let now = self.clock.now_millis();
@@ -344,6 +361,7 @@ impl Services {
             .transition(window.id, MaintenanceState::Scheduled, MaintenanceState::InProgress, by, text, now)
             .await?;
         self.maintenance_changed.notify_one();
+        self.tell_subscribers(window, MaintenanceState::InProgress).await;
         self.run_phase(window.id, Phase::Start, by).await?;
         Ok(())
     }
@@ -368,6 +386,7 @@ impl Services {
                     now,
                 )
                 .await?;
+            self.tell_subscribers(window, MaintenanceState::Completed).await;
         } else {
             tracing::warn!(
                 maintenance.id = window.id,

@@ -21,6 +21,7 @@ pub mod insights;
 pub mod maintenance;
 pub mod ports;
 pub mod reviews;
+pub mod subscribers;
 pub mod updates;
 
 pub use error::{ServiceError, ServiceResult};
@@ -101,6 +102,10 @@ pub struct Services {
     pub actuator: Arc<dyn ports::ClusterActuator>,
     /// Protected namespaces (admins only), as for incident actions.
     pub safety: Arc<domain::action::SafetyPolicy>,
+    /// Status-page subscribers and their mail outbox.
+    pub subscribers: crate::subscribers::Subscribers,
+    /// How subscribers' mail goes out; `None` when no SMTP server is configured.
+    pub mailer: Option<crate::subscribers::mail::Mailer>,
 }
 
 /// How alerts are handled, from the configuration.

@@ -114,7 +114,17 @@ impl Services {
                     }
                     _ => incident.title.clone(),
                 };
-                self.notifier.updates_published(id, &title, &entries).await
+                self.notifier.updates_published(id, &title, &entries).await;
+                if audience == Audience::Public {
+                    let notice = domain::subscriber::Notice::Update {
+                        title,
+                        status: incident.state.status.as_str().to_owned(),
+                        text: input.text.trim().to_owned(),
+                    };
+                    let concerned: Vec<String> =
+                        incident.components.iter().map(|c| c.as_str().to_owned()).collect();
+                    self.notify_subscribers(&notice, &concerned).await;
+                }
             }
             Ok(None) => {}
             Err(error) => tracing::warn!(

@@ -6,7 +6,7 @@
 //! minute, for the day's uptime), never per request, and it keeps being
 //! served while the cluster API is down.
 
-mod render;
+pub mod render;
 pub mod statuspage;
 
 use crate::db::now_millis;
@@ -74,6 +74,8 @@ pub struct PublicData {
     pub incidents: Vec<PublicIncident>,
     /// Scheduled maintenance: not cancelled, and not finished more than 30 days ago.
     pub maintenances: Vec<PublicMaintenance>,
+    /// Whether the page offers e-mail subscriptions.
+    pub subscribe: bool,
     pub built_at: i64,
 }
 
@@ -208,6 +210,8 @@ pub struct Sources {
     pub base_url: String,
     /// Whether the data comes from the built-in drill cluster, which the page then says.
     pub drill: bool,
+    /// Whether the page offers e-mail subscriptions (SMTP is configured).
+    pub subscribe: bool,
 }
 
 impl Sources {
@@ -332,7 +336,14 @@ impl Sources {
                 ended_at: w.ended_at,
             })
             .collect();
-        Ok(PublicData { drill: self.drill, components, incidents, maintenances, built_at: now })
+        Ok(PublicData {
+            drill: self.drill,
+            components,
+            incidents,
+            maintenances,
+            subscribe: self.subscribe,
+            built_at: now,
+        })
     }
 }
 
@@ -344,6 +355,7 @@ pub async fn start(sources: Sources, hub: &EventHub) -> Arc<StatusPage> {
         components: Vec::new(),
         incidents: Vec::new(),
         maintenances: Vec::new(),
+        subscribe: sources.subscribe,
         built_at: now_millis(),
     };
     let first = sources.collect().await.unwrap_or(empty);

@@ -65,6 +65,19 @@ const PAGE: &str = r#"{% extends "layout" %}{% block body %}
 {% else %}
 <p class="empty-state">No services are published on this status page yet.</p>
 {% endif %}
+{% if subscribe %}
+<section id="subscribe">
+<h2>Get updates by e-mail</h2>
+<form method="post" action="/status/subscribe" class="subscribe-form">
+<label>E-mail address <input type="email" name="email" required maxlength="254" autocomplete="email"></label>
+{% if groups %}<fieldset><legend>Components (none ticked: all)</legend>
+{% for group in groups %}{% for c in group.components %}<label class="choice"><input type="checkbox" name="components" value="{{ c.key }}"> {{ c.name }}</label>
+{% endfor %}{% endfor %}</fieldset>{% endif %}
+<button type="submit">Subscribe</button>
+<p class="info">We send a link to confirm; every message has a one-click unsubscribe link.</p>
+</form>
+</section>
+{% endif %}
 {% if maintenance_upcoming %}
 <section id="upcoming-maintenance">
 <h2>Scheduled maintenance</h2>
@@ -219,9 +232,34 @@ pub fn page(data: &PublicData) -> String {
                 groups => groups.into_iter().map(|(name, components)| json!({"name": name, "components": components})).collect::<Vec<_>>(),
                 built_at => when(data.built_at),
                 drill => data.drill,
+                subscribe => data.subscribe,
             })
         })
         .unwrap_or_else(|error| format!("<p>The status page could not be rendered: {error}</p>"))
+}
+
+const NOTICE: &str = r#"{% extends "layout" %}{% block body %}
+<h1>{{ heading }}</h1>
+<p id="notice">{{ text }}</p>
+{% if action %}<form method="post" action="{{ action }}"><input type="hidden" name="token" value="{{ token }}"><button type="submit">{{ button }}</button></form>{% endif %}
+<p><a href="/status">Current status</a></p>
+{% endblock %}"#;
+
+/// A small page of the status site (subscribe, confirm, unsubscribe): a
+/// heading, a sentence, and optionally one button that posts `token` to `action`.
+pub fn notice(heading: &str, text: &str, form: Option<(&str, &str, &str)>, built_at: i64) -> String {
+    let mut env = environment();
+    env.add_template("notice", NOTICE).expect("the notice template parses");
+    let (action, token, button) = form.unwrap_or_default();
+    env.get_template("notice")
+        .and_then(|t| {
+            t.render(context! {
+                title => heading, heading => heading, text => text,
+                action => action, token => token, button => button,
+                built_at => when(built_at), drill => false,
+            })
+        })
+        .unwrap_or_else(|_| text.to_owned())
 }
 
 pub fn history(data: &PublicData) -> String {

@@ -27,6 +27,7 @@ pub mod reviews;
 pub mod serve;
 pub mod sse;
 pub mod status;
+pub mod subscribers;
 pub mod tokens_admin;
 pub mod updates;
 pub mod users_admin;
@@ -169,6 +170,10 @@ pub const MUTATING_ROUTES: &[MutatingRoute] = {
     }
     &[
         anyone("/login", || post(auth::login)),
+        anyone("/status/subscribe", || post(subscribers::subscribe)),
+        anyone("/status/subscribe/confirm", || post(subscribers::confirm).get(subscribers::confirm_page)),
+        anyone("/status/unsubscribe", || post(subscribers::unsubscribe).get(subscribers::unsubscribe_page)),
+        needs("/admin/subscribers/{id}/remove", Admin, || post(subscribers::remove)),
         anyone("/setup", || post(auth::setup)),
         anyone("/logout", || post(auth::logout)),
         needs("/admin/components", Admin, || post(components_admin::create)),
@@ -320,6 +325,7 @@ pub fn router(
         .route("/api/v2/scheduled-maintenances/upcoming.json", get(status::upcoming_maintenances))
         .route("/api/v2/scheduled-maintenances/active.json", get(status::active_maintenances))
         .route("/status/maintenance.ics", get(status::maintenance_calendar))
+        .route("/admin/subscribers.csv", get(subscribers::csv))
         .leptos_routes_with_context(&state, routes, services, move || shell(leptos.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panics::caught))

@@ -11,7 +11,7 @@ use http::{HeaderValue, StatusCode, header};
 /// How long browsers and CDNs may reuse an answer without asking again.
 const MAX_AGE: &str = "public, max-age=5, stale-if-error=86400";
 /// No script at all; our stylesheet and inline SVG only.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+pub(crate) const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 fn serve(request: &Request, document: &Rendered) -> Response {
     let fresh = request

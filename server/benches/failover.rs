@@ -10,30 +10,13 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{Drill, PgDatabase, Process, add_account, wheelhouse};
+use common::{Drill, PgDatabase, Process, add_account, replica};
 use server::drill::fault_injection::{FaultKind, FaultRequest};
 use server::drill::resources::LEASES;
 use std::time::{Duration, Instant};
 
 fn setting(name: &str, default: i64) -> i64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn replica(db: &PgDatabase, drill: &Drill, id: &str, lease_seconds: i64) -> Process {
-    let mut command = wheelhouse(&db.url);
-    command.args([
-        "--cluster",
-        "kubeconfig",
-        "--cluster-kubeconfig",
-        drill.kubeconfig.to_str().unwrap(),
-        "--leader-election",
-        "true",
-        "--lease-duration",
-        &lease_seconds.to_string(),
-        "--replica-id",
-        id,
-    ]);
-    Process::serve(command)
 }
 
 fn lease(drill: &Drill) -> serde_json::Value {

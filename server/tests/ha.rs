@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{Drill, PgDatabase, Process, add_account, signed_in, wait_for, webhook_receiver, wheelhouse};
+use common::{Drill, PgDatabase, Process, add_account, replica, signed_in, wait_for, webhook_receiver};
 use serde_json::{Value, json};
 use server::drill::access::Access;
 use server::drill::fault_injection::{FaultKind, FaultRequest};
@@ -27,23 +27,6 @@ use std::time::{Duration, Instant};
 
 const LEASE_SECONDS: i64 = 3;
 const LEADER_LEASE: &str = "wheelhouse-leader";
-
-fn replica(db: &PgDatabase, drill: &Drill, id: &str) -> Process {
-    let mut command = wheelhouse(&db.url);
-    command.args([
-        "--cluster",
-        "kubeconfig",
-        "--cluster-kubeconfig",
-        drill.kubeconfig.to_str().unwrap(),
-        "--leader-election",
-        "true",
-        "--lease-duration",
-        &LEASE_SECONDS.to_string(),
-        "--replica-id",
-        id,
-    ]);
-    Process::serve(command)
-}
 
 /// A lease's time field in milliseconds since the epoch.
 fn millis(lease: &Value, field: &str) -> i64 {
@@ -115,8 +98,10 @@ async fn a_killed_leader_is_replaced_after_its_lease_and_its_work_resumes_withou
     add_account(&db.url, "admin@example.com", "admin");
     let (hook, receiver) = webhook_receiver().await;
 
-    let mut replicas: Vec<(String, Process)> =
-        ["r1", "r2", "r3"].iter().map(|id| (id.to_string(), replica(&db, &drill, id))).collect();
+    let mut replicas: Vec<(String, Process)> = ["r1", "r2", "r3"]
+        .iter()
+        .map(|id| (id.to_string(), replica(&db, &drill, id, LEASE_SECONDS)))
+        .collect();
     let leader = wait_for("a replica to take the leader Lease", 30, || holder(&drill)).await;
     let at = |replicas: &[(String, Process)], id: &str| replicas.iter().position(|(r, _)| r == id).unwrap();
     let followers: Vec<String> = replicas.iter().map(|(r, _)| r.clone()).filter(|r| *r != leader).collect();
@@ -332,7 +317,7 @@ async fn a_rolling_restart_under_load_loses_no_request() {
     let drill = Drill::start().await;
     add_account(&db.url, "oncall@example.com", "responder");
     let ids = ["r1", "r2", "r3"];
-    let mut replicas: Vec<Process> = ids.iter().map(|id| replica(&db, &drill, id)).collect();
+    let mut replicas: Vec<Process> = ids.iter().map(|id| replica(&db, &drill, id, LEASE_SECONDS)).collect();
     // The load balancer's view: which replicas take new requests (a Service's ready endpoints).
     let ready: Arc<std::sync::RwLock<Vec<(String, reqwest::Client)>>> = Arc::default();
     for process in &replicas {
@@ -394,7 +379,7 @@ async fn a_rolling_restart_under_load_loses_no_request() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(replicas[i].terminate(), "replica {id} stops cleanly on SIGTERM");
-        replicas[i] = replica(&db, &drill, id);
+        replicas[i] = replica(&db, &drill, id, LEASE_SECONDS);
         let base = replicas[i].base.clone();
         let client = signed_in(&base, "oncall@example.com").await;
         let probe = reqwest::Client::new();

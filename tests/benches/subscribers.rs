@@ -8,16 +8,7 @@
 use app::domain::role::Role;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use tests::{Backend, Daemon, free_port, spawn_app_with};
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
+use tests::{Backend, Daemon, free_port, peak_rss_kib, spawn_app_with};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {

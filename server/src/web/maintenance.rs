@@ -108,33 +108,6 @@ pub struct SchedulePost {
     pub end_workload: String,
 }
 
-/// The window's fields as posted (components: one field per ticked box).
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct WindowPost {
-    #[serde(default)]
-    pub title: String,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub starts_at: String,
-    #[serde(default)]
-    pub ends_at: String,
-    #[serde(default)]
-    pub components: Vec<String>,
-}
-
-impl WindowPost {
-    fn form(&self) -> WindowForm {
-        WindowForm {
-            title: self.title.clone(),
-            description: self.description.clone(),
-            starts_at: self.starts_at.clone(),
-            ends_at: self.ends_at.clone(),
-            components: self.components.clone(),
-        }
-    }
-}
-
 impl SchedulePost {
     fn window(&self) -> WindowForm {
         WindowForm {
@@ -400,18 +373,29 @@ pub async fn api_undo(
     api_answer(&state, id, result, StatusCode::OK).await
 }
 
-async fn form_answer<T>(
+/// Back to the window's page (at `anchor`), or the page again with the refusal and what was typed.
+async fn to_window<T>(
     state: &AppState,
     request: axum::extract::Request,
-    page: &str,
-    done: impl FnOnce(&T) -> String,
+    id: i64,
     result: ServiceResult<T>,
+    anchor: impl FnOnce(&T) -> String,
     feedback: FormFeedback,
 ) -> Response {
     match result {
-        Ok(value) => Redirect::to(&done(&value)).into_response(),
-        Err(error) => form_refused(state, request, page, &error, feedback).await,
+        Ok(value) => Redirect::to(&format!("/maintenance/{id}{}", anchor(&value))).into_response(),
+        Err(error) => form_refused(state, request, &format!("/maintenance/{id}"), &error, feedback).await,
     }
+}
+
+/// After a step of a planned action: its place on the window's page.
+async fn to_action(
+    state: &AppState,
+    request: axum::extract::Request,
+    id: i64,
+    result: ServiceResult<PlannedAction>,
+) -> Response {
+    to_window(state, request, id, result, |a| format!("#action-{}", a.id), FormFeedback::default()).await
 }
 
 /// `POST /maintenance`: schedule a window.
@@ -420,17 +404,13 @@ pub async fn form_schedule(
     Caller(principal, _): Caller<Responder>,
     FormPost { form, request }: FormPost<SchedulePost>,
 ) -> Response {
-    let result = state.services.schedule_maintenance(&principal, &form.window(), &form.planned()).await;
-    let feedback = FormFeedback { maintenance: Some(form.window()), ..FormFeedback::default() };
-    form_answer(
-        &state,
-        request,
-        "/maintenance",
-        |w: &Window| format!("/maintenance/{}", w.id),
-        result,
-        feedback,
-    )
-    .await
+    match state.services.schedule_maintenance(&principal, &form.window(), &form.planned()).await {
+        Ok(window) => Redirect::to(&format!("/maintenance/{}", window.id)).into_response(),
+        Err(error) => {
+            let feedback = FormFeedback { maintenance: Some(form.window()), ..FormFeedback::default() };
+            form_refused(&state, request, "/maintenance", &error, feedback).await
+        }
+    }
 }
 
 /// `POST /maintenance/{id}`: change a window.
@@ -438,12 +418,11 @@ pub async fn form_edit(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Caller(principal, _): Caller<Responder>,
-    FormPost { form, request }: FormPost<WindowPost>,
+    FormPost { form, request }: FormPost<WindowForm>,
 ) -> Response {
-    let result = state.services.edit_maintenance(&principal, id, &form.form()).await;
-    let feedback = FormFeedback { maintenance: Some(form.form()), ..FormFeedback::default() };
-    let page = format!("/maintenance/{id}");
-    form_answer(&state, request, &page, |w: &Window| format!("/maintenance/{}", w.id), result, feedback).await
+    let result = state.services.edit_maintenance(&principal, id, &form).await;
+    let feedback = FormFeedback { maintenance: Some(form), ..FormFeedback::default() };
+    to_window(&state, request, id, result, |_| String::new(), feedback).await
 }
 
 /// The step form: which step.
@@ -464,16 +443,7 @@ pub async fn form_step(
         Ok(step) => state.services.move_maintenance(&principal, id, step).await,
         Err(error) => Err(error),
     };
-    let page = format!("/maintenance/{id}");
-    form_answer(
-        &state,
-        request,
-        &page,
-        |w: &Window| format!("/maintenance/{}", w.id),
-        result,
-        FormFeedback::default(),
-    )
-    .await
+    to_window(&state, request, id, result, |_| String::new(), FormFeedback::default()).await
 }
 
 /// `POST /maintenance/{id}/actions`: plan one more action.
@@ -484,9 +454,7 @@ pub async fn form_plan(
     FormPost { form, request }: FormPost<PlannedRequest>,
 ) -> Response {
     let result = state.services.plan_maintenance_action(&principal, id, &form.form()).await;
-    let page = format!("/maintenance/{id}");
-    let done = |a: &PlannedAction| format!("/maintenance/{}#action-{}", a.window_id, a.id);
-    form_answer(&state, request, &page, done, result, FormFeedback::default()).await
+    to_action(&state, request, id, result).await
 }
 
 /// `POST /maintenance/{id}/actions/{action}/confirm`.
@@ -497,9 +465,7 @@ pub async fn form_confirm(
     FormPost { request, .. }: FormPost<StepPost>,
 ) -> Response {
     let result = state.services.confirm_maintenance_action(&principal, id, action).await;
-    let page = format!("/maintenance/{id}");
-    let done = |a: &PlannedAction| format!("/maintenance/{}#action-{}", a.window_id, a.id);
-    form_answer(&state, request, &page, done, result, FormFeedback::default()).await
+    to_action(&state, request, id, result).await
 }
 
 /// `POST /maintenance/{id}/actions/{action}/undo`.
@@ -510,9 +476,7 @@ pub async fn form_undo(
     FormPost { request, .. }: FormPost<StepPost>,
 ) -> Response {
     let result = state.services.undo_maintenance_action(&principal, id, action).await;
-    let page = format!("/maintenance/{id}");
-    let done = |a: &PlannedAction| format!("/maintenance/{}#action-{}", a.window_id, a.id);
-    form_answer(&state, request, &page, done, result, FormFeedback::default()).await
+    to_action(&state, request, id, result).await
 }
 
 #[cfg(test)]
@@ -529,7 +493,7 @@ mod tests {
         let planned = form.planned();
         assert_eq!((planned[0].phase.as_str(), planned[0].action.action.as_str()), ("start", "drain"));
         assert_eq!((planned[1].phase.as_str(), planned[1].action.node.as_str()), ("end", "worker-3"));
-        let one: WindowPost = serde_html_form::from_str("title=T&components=node%2Fworker-3").unwrap();
-        assert_eq!(one.form().components, ["node/worker-3"]);
+        let one: WindowForm = serde_html_form::from_str("title=T&components=node%2Fworker-3").unwrap();
+        assert_eq!(one.components, ["node/worker-3"], "the edit form posts a WindowForm as it is");
     }
 }

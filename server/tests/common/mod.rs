@@ -26,6 +26,25 @@ pub fn wheelhouse(database_url: &str) -> Command {
     command
 }
 
+/// `wheelhouse serve` as one of several replicas on `db`, watching `drill`
+/// through its kubeconfig, with leader election on and Leases of `lease_seconds`.
+pub fn replica(db: &PgDatabase, drill: &Drill, id: &str, lease_seconds: i64) -> Process {
+    let mut command = wheelhouse(&db.url);
+    command.args([
+        "--cluster",
+        "kubeconfig",
+        "--cluster-kubeconfig",
+        drill.kubeconfig.to_str().unwrap(),
+        "--leader-election",
+        "true",
+        "--lease-duration",
+        &lease_seconds.to_string(),
+        "--replica-id",
+        id,
+    ]);
+    Process::serve(command)
+}
+
 /// A running `wheelhouse serve` and everything it logged.
 pub struct Process {
     pub child: Child,

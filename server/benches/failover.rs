@@ -10,10 +10,9 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{Drill, PgDatabase, Process, add_account, replica};
+use common::{Drill, PgDatabase, Process, add_account, eventually, replica};
 use server::drill::fault_injection::{FaultKind, FaultRequest};
 use server::drill::resources::LEASES;
-use std::time::{Duration, Instant};
 
 fn setting(name: &str, default: i64) -> i64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -43,17 +42,6 @@ async fn newest_change(db: &PgDatabase, key: &str) -> Option<(i64, i64)> {
     .unwrap()
 }
 
-async fn until<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 fn percentile(sorted: &[i64], p: f64) -> i64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
@@ -70,8 +58,8 @@ async fn main() {
     let mut replicas: Vec<Process> = ids.iter().map(|id| replica(&db, &drill, id, lease_seconds)).collect();
     let key = "node/worker-1";
     let fault = FaultRequest { kind: FaultKind::NodeNotready, target: "worker-1".into(), seconds: None };
-    until("a first leader", async || holder(&drill)).await;
-    until("the first status stored", async || newest_change(&db, key).await).await;
+    eventually("a first leader", 120, || async { holder(&drill) }).await;
+    eventually("the first status stored", 120, || newest_change(&db, key)).await;
 
     let (mut to_lease, mut to_write) = (Vec::new(), Vec::new());
     for round in 0..kills {
@@ -85,9 +73,9 @@ async fn main() {
         let index = ids.iter().position(|id| *id == leader).unwrap();
         replicas[index].kill();
         let killed = server::db::now_millis();
-        until("another leader", async || holder(&drill).filter(|h| *h != leader)).await;
+        eventually("another leader", 120, || async { holder(&drill).filter(|h| *h != leader) }).await;
         let lease_ms = acquired_at(&drill) - killed;
-        let (_, written) = until("the change stored by the new leader", async || {
+        let (_, written) = eventually("the change stored by the new leader", 120, || async {
             newest_change(&db, key).await.filter(|(id, _)| *id > before)
         })
         .await;

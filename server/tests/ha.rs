@@ -16,7 +16,9 @@
 
 mod common;
 
-use common::{Drill, PgDatabase, Process, add_account, replica, signed_in, wait_for, webhook_receiver};
+use common::{
+    Drill, PgDatabase, Process, add_account, eventually, replica, signed_in, wait_for, webhook_receiver,
+};
 use serde_json::{Value, json};
 use server::drill::access::Access;
 use server::drill::fault_injection::{FaultKind, FaultRequest};
@@ -247,13 +249,11 @@ async fn a_killed_leader_is_replaced_after_its_lease_and_its_work_resumes_withou
 
     // The interrupted action: failed, and only after the killed replica's own Lease expired.
     let url = format!("{a}/api/v1/incidents/{incident}/actions/{action_id}");
-    let failed = loop {
-        let action: Value = on_a.get(&url).send().await.unwrap().json().await.unwrap();
-        if action["status"] != "executing" {
-            break action;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let failed = eventually("the killed replica's action to settle", 60, || async {
+        let action: Value = on_a.get(&url).send().await.ok()?.json().await.ok()?;
+        (action["status"] != "executing").then_some(action)
+    })
+    .await;
     assert_eq!(failed["status"], "failed", "{failed}");
     let finished = failed["finished_at"].as_i64().unwrap();
     assert!(
@@ -301,14 +301,10 @@ async fn a_killed_leader_is_replaced_after_its_lease_and_its_work_resumes_withou
 
 /// Waits until a non-operational status is stored for `key`; returns it.
 async fn wait_for_status(db: &PgDatabase, key: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = stored_status(db, key).await.filter(|s| s != "operational") {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "no status change stored for {key}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(&format!("a status change stored for {key}"), 60, || async {
+        stored_status(db, key).await.filter(|s| s != "operational")
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -374,21 +370,20 @@ async fn a_rolling_restart_under_load_loses_no_request() {
         // sent to it (a Service with a preStop pause does this), then stopped gracefully.
         let base = replicas[i].base.clone();
         ready.write().unwrap().retain(|(b, _)| *b != base);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while in_flight.lock().unwrap().get(&base).is_some_and(|n| *n > 0) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        wait_for("the requests already sent to it", 10, || {
+            in_flight.lock().unwrap().get(&base).is_none_or(|n| *n == 0).then_some(())
+        })
+        .await;
         assert!(replicas[i].terminate(), "replica {id} stops cleanly on SIGTERM");
         replicas[i] = replica(&db, &drill, id, LEASE_SECONDS);
         let base = replicas[i].base.clone();
         let client = signed_in(&base, "oncall@example.com").await;
         let probe = reqwest::Client::new();
         let ready_url = format!("{base}/readyz");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !probe.get(&ready_url).send().await.is_ok_and(|r| r.status().is_success()) {
-            assert!(Instant::now() < deadline, "replica {id} never became ready");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        eventually(&format!("replica {id} to be ready"), 60, || async {
+            probe.get(&ready_url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ())
+        })
+        .await;
         ready.write().unwrap().push((base, client));
     }
     running.store(false, Ordering::SeqCst);

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{Drill, PgDatabase, Process, add_account, signed_in, wait_for};
+use common::{Drill, PgDatabase, Process, add_account, eventually, signed_in, wait_for};
 use serde_json::Value;
 use server::drill::resources::LEASES;
 use std::path::PathBuf;
@@ -85,15 +85,11 @@ async fn in_a_pod_it_needs_no_flags_to_find_the_cluster_and_its_namespace() {
 }
 
 async fn wait_for_components(client: &reqwest::Client, base: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let response = client.get(format!("{base}/api/v1/components")).send().await.unwrap();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
+    eventually("components from the cluster", 30, || async {
+        let body: Value =
+            client.get(format!("{base}/api/v1/components")).send().await.ok()?.json().await.ok()?;
         let text = body.to_string();
-        if text.contains("node/") {
-            return text;
-        }
-        assert!(std::time::Instant::now() < deadline, "no components from the cluster: {text}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        text.contains("node/").then_some(text)
+    })
+    .await
 }

@@ -152,16 +152,25 @@ pub async fn signed_in(base: &str, email: &str) -> reqwest::Client {
     client
 }
 
-/// Polls `check` every 100 ms until it answers, failing after `seconds` with `what`.
-pub async fn wait_for<T>(what: &str, seconds: u64, mut check: impl FnMut() -> Option<T>) -> T {
+/// Waits for `check` to answer, asking again every 50 ms, failing after `seconds` with `what`.
+pub async fn eventually<T, F, Fut>(what: &str, seconds: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
     let deadline = Instant::now() + Duration::from_secs(seconds);
     loop {
-        if let Some(value) = check() {
+        if let Some(value) = check().await {
             return value;
         }
         assert!(Instant::now() < deadline, "timed out after {seconds} s waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// [`eventually`] for a check that needs no waiting itself.
+pub async fn wait_for<T>(what: &str, seconds: u64, mut check: impl FnMut() -> Option<T>) -> T {
+    eventually(what, seconds, || std::future::ready(check())).await
 }
 
 /// Where the test PostgreSQL server is; each test makes its own database there.

@@ -431,7 +431,10 @@ pub async fn load_webhooks() -> Result<Vec<WebhookRow>, ServerFnError> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriberLine {
     pub id: i64,
+    /// The address told, or a webhook subscriber's contact.
     pub email: String,
+    /// Where a webhook subscriber's notices are posted.
+    pub webhook_url: Option<String>,
     /// pending, confirmed or unsubscribed.
     pub state: String,
     /// Component names; empty: all.

@@ -79,6 +79,9 @@ pub struct SettingsArgs {
     /// Sender of subscribers' messages, e.g. status@example.com
     #[arg(long, env = "WHEELHOUSE_MAIL_FROM", global = true, value_name = "ADDRESS")]
     pub mail_from: Option<String>,
+    /// Seconds a public component's status must hold before subscribers hear of it [default: 120]
+    #[arg(long, env = "WHEELHOUSE_SUBSCRIBER_HOLD", global = true, value_name = "SECONDS")]
+    pub subscriber_hold: Option<String>,
 }
 
 impl SettingsArgs {
@@ -103,6 +106,7 @@ impl SettingsArgs {
             replica_id: self.replica_id.clone(),
             smtp_url: self.smtp_url.clone(),
             mail_from: self.mail_from.clone(),
+            subscriber_hold: self.subscriber_hold.clone(),
         }
     }
 }

@@ -54,6 +54,9 @@ pub struct MailSettings {
     /// `smtp://host:port`, `smtps://…`, with credentials when needed (never logged).
     pub smtp_url: String,
     pub from: String,
+    /// How long a public component's status must hold before subscribers
+    /// hear of it (a flapping component sends one message).
+    pub hold: std::time::Duration,
 }
 
 /// Leader election as configured; the namespace defaults to Wheelhouse's own in a cluster.
@@ -87,6 +90,7 @@ pub struct RawSettings {
     pub replica_id: Option<String>,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
+    pub subscriber_hold: Option<String>,
 }
 
 impl RawSettings {
@@ -112,6 +116,7 @@ impl RawSettings {
             replica_id: self.replica_id.or(lower.replica_id),
             smtp_url: self.smtp_url.or(lower.smtp_url),
             mail_from: self.mail_from.or(lower.mail_from),
+            subscriber_hold: self.subscriber_hold.or(lower.subscriber_hold),
         }
     }
 }
@@ -124,6 +129,26 @@ pub enum ConfigError {
     Invalid { setting: &'static str, expected: &'static str, got: String },
     #[error("cannot read the configuration file {path}: {reason}")]
     File { path: String, reason: String },
+}
+
+/// A number of seconds from 1 to 86400 (`120` or `120s`); `default` when not given.
+fn seconds(
+    raw: Option<&str>,
+    default: std::time::Duration,
+    setting: &'static str,
+) -> Result<std::time::Duration, ConfigError> {
+    let Some(raw) = raw.map(str::trim) else { return Ok(default) };
+    raw.strip_suffix('s')
+        .unwrap_or(raw)
+        .parse::<u64>()
+        .ok()
+        .filter(|s| (1..=86_400).contains(s))
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| ConfigError::Invalid {
+            setting,
+            expected: "seconds from 1 to 86400, such as 120 or 120s",
+            got: raw.to_owned(),
+        })
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -203,21 +228,16 @@ impl Settings {
                 got: path.display().to_string(),
             });
         }
-        let alert_detection_after = match raw.alert_detection_after.as_deref().map(str::trim) {
-            None => DEFAULT_ALERT_DETECTION_AFTER,
-            Some(raw) => raw
-                .strip_suffix('s')
-                .unwrap_or(raw)
-                .parse::<u64>()
-                .ok()
-                .filter(|s| (1..=86_400).contains(s))
-                .map(std::time::Duration::from_secs)
-                .ok_or_else(|| ConfigError::Invalid {
-                    setting: "--alert-detection-after / WHEELHOUSE_ALERT_DETECTION_AFTER",
-                    expected: "seconds from 1 to 86400, such as 120 or 120s",
-                    got: raw.to_owned(),
-                })?,
-        };
+        let alert_detection_after = seconds(
+            raw.alert_detection_after.as_deref(),
+            DEFAULT_ALERT_DETECTION_AFTER,
+            "--alert-detection-after / WHEELHOUSE_ALERT_DETECTION_AFTER",
+        )?;
+        let subscriber_hold = seconds(
+            raw.subscriber_hold.as_deref(),
+            std::time::Duration::from_millis(domain::subscriber::COMPONENT_QUIET_MS.unsigned_abs()),
+            "--subscriber-hold / WHEELHOUSE_SUBSCRIBER_HOLD",
+        )?;
         let alert_storm_limit = match raw.alert_storm_limit.as_deref().map(str::trim) {
             None => DEFAULT_ALERT_STORM_LIMIT,
             Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=100_000).contains(n)).ok_or_else(|| {
@@ -273,7 +293,7 @@ impl Settings {
                 });
             }
             (Some(url), Some(from)) if from.contains('@') => {
-                Some(MailSettings { smtp_url: url.to_owned(), from: from.to_owned() })
+                Some(MailSettings { smtp_url: url.to_owned(), from: from.to_owned(), hold: subscriber_hold })
             }
             (Some(_), Some(from)) => {
                 return Err(ConfigError::Invalid {

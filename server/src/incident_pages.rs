@@ -492,10 +492,13 @@ impl IncidentBackend for IncidentPages {
                             (None, Some(error)) => error.clone(),
                             (None, None) => String::new(),
                         };
-                        format!(
-                            "incident {incident}, update {}, attempt {}: {} ({detail})",
-                            d.event_id, d.attempt, d.outcome
-                        )
+                        let about = match d.window_id {
+                            Some(window) => {
+                                format!("maintenance window {window}, planned action {}", d.event_id)
+                            }
+                            None => format!("incident {incident}, update {}", d.event_id),
+                        };
+                        format!("{about}, attempt {}: {} ({detail})", d.attempt, d.outcome)
                     })
                     .collect(),
             })

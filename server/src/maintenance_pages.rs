@@ -87,7 +87,8 @@ pub async fn subscribers(
             let keys: Vec<String> = serde_json::from_str(&row.components).unwrap_or_default();
             app::incidents::SubscriberLine {
                 id: row.id,
-                email: row.email,
+                email: row.contact.clone().unwrap_or_else(|| row.address.clone()),
+                webhook_url: (row.channel == "webhook").then(|| row.address.clone()),
                 state: row.state,
                 components: keys
                     .iter()

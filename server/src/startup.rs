@@ -206,7 +206,7 @@ impl Application {
         .await;
         let mailer = match &settings.mail {
             Some(mail) => Some(
-                crate::subscribers::mail::Mailer::new(&mail.smtp_url, &mail.from, public_base.clone())
+                crate::subscribers::mail::Mailer::new(mail, public_base.clone())
                     .context("cannot set up e-mail for subscribers")?,
             ),
             None => None,
@@ -281,8 +281,8 @@ impl Application {
         background.0.push(tokio::spawn(overlay.clone().keep(maintenance.clone(), maintenance_changed)));
         if let Some(mailer) = services.mailer.clone() {
             background.0.push(while_leading(&coordination, "subscriber mail", {
-                let subscribers = services.subscribers.clone();
-                move || crate::subscribers::mail::run(subscribers.clone(), mailer.clone())
+                let (subscribers, webhooks) = (services.subscribers.clone(), services.webhooks.clone());
+                move || crate::subscribers::mail::run(subscribers.clone(), mailer.clone(), webhooks.clone())
             }));
             background.0.push(while_leading(&coordination, "subscriber component notices", {
                 let services = services.clone();

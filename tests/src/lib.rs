@@ -539,3 +539,29 @@ pub fn peak_rss_kib() -> u64 {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+/// What a [`json_receiver`] was sent, oldest first.
+pub type Heard = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+
+/// A webhook receiver on 127.0.0.1 (an OS-chosen port, until the test's
+/// runtime ends) that keeps each JSON body posted to `/hook` and answers 204:
+/// the URL to give Wheelhouse, and what it heard.
+pub async fn json_receiver() -> (String, Heard) {
+    use axum::extract::State;
+    let heard: Heard = Default::default();
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(
+                |State(heard): State<Heard>, axum::Json(body): axum::Json<serde_json::Value>| async move {
+                    heard.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(body);
+                    axum::http::StatusCode::NO_CONTENT
+                },
+            ),
+        )
+        .with_state(heard.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a receiver port");
+    let url = format!("http://{}/hook", listener.local_addr().expect("the receiver's address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, heard)
+}

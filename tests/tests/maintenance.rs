@@ -4,7 +4,8 @@
 //! meanwhile and uptime counts that time as maintenance; the Statuspage
 //! JSON, the Atom feed and the iCalendar feed show it. Refusals: a planned
 //! action whose dry run fails stores nothing; a planner cannot confirm their
-//! own drain; an action never confirmed is not run, and the log says so.
+//! own drain; an action never confirmed is not run, the log says so and
+//! the internal webhooks are told.
 
 use app::domain::role::Role;
 use serde_json::{Value, json};
@@ -229,6 +230,17 @@ async fn refusals_store_nothing_and_an_unconfirmed_action_is_not_run() {
         assert!(response.text().await.unwrap().contains(&format!("\"field\":\"{field}\"")));
     }
 
+    // Responders' internal webhook, to hear of actions that do not run as planned.
+    let (hook, heard) = tests::json_receiver().await;
+    let admin = app.signed_in("admin@example.com", Role::Admin).await;
+    let added = admin
+        .post(app.url("/admin/webhooks"))
+        .form(&[("audience", "internal"), ("format", "generic"), ("url", hook.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 303);
+
     // Started by hand with its cordon never confirmed: the cordon is not run, the log and the list say so.
     let created: Value = planner
         .post(app.url("/api/v1/maintenance"))
@@ -251,6 +263,13 @@ async fn refusals_store_nothing_and_an_unconfirmed_action_is_not_run() {
     assert_eq!(started["actions"][0]["status"], "skipped");
     assert!(started["log"].to_string().contains("never confirmed"), "{started}");
     assert!(!drill.get(NODES, "", "worker-2")["spec"]["unschedulable"].as_bool().unwrap_or(false), "not run");
+    let told =
+        eventually("the internal webhook told", 20, || async { heard.lock().unwrap().first().cloned() })
+            .await;
+    assert_eq!(told["event"], "maintenance_action_failed");
+    assert_eq!(told["maintenance"]["id"], id);
+    assert_eq!(told["maintenance"]["title"], "Node work");
+    assert!(told["action"]["text"].as_str().unwrap().contains("never confirmed"), "{told}");
     // Ended by hand: with no end actions it completes at once.
     let ended: Value = step("end").await.json().await.unwrap();
     assert_eq!(ended["state"], "completed", "no end actions: completed at once: {ended}");

@@ -4,7 +4,12 @@
 //! unsubscribe with one click (RFC 8058, from the `List-Unsubscribe` header)
 //! and receive nothing more; a confirmed address asking again gets nothing;
 //! at most three confirmation mails an hour per address; the admin's CSV
-//! lists subscribers and removing one works.
+//! lists subscribers and removing one works. A webhook subscriber, confirmed
+//! through its contact address, receives each notice as JSON at its URL and
+//! stops with one POST to the unsubscribe link; a URL inside Wheelhouse's own
+//! network is refused as admin webhooks are. A public component whose
+//! status changes on the drill cluster is mailed once its new status holds,
+//! and again when it recovers.
 
 use app::domain::role::Role;
 use serde_json::{Value, json};
@@ -204,10 +209,10 @@ async fn subscribe_confirm_receive_and_unsubscribe_with_one_click_through_a_real
     // The admin's view: the CSV, and removing a subscriber.
     let admin = app.signed_in("admin@example.com", Role::Admin).await;
     let csv = app.get(&admin, "/admin/subscribers.csv").await.text().await.unwrap();
-    assert!(csv.starts_with("id,email,state,"), "{csv}");
+    assert!(csv.starts_with("id,email,webhook_url,state,"), "{csv}");
     assert!(
-        csv.contains("\"reader@example.com\",unsubscribed")
-            && csv.contains("\"other@example.com\",confirmed"),
+        csv.contains("\"reader@example.com\",\"\",unsubscribed")
+            && csv.contains("\"other@example.com\",\"\",confirmed"),
         "{csv}"
     );
     assert_eq!(app.get(&ic, "/admin/subscribers.csv").await.status(), 403);
@@ -278,4 +283,141 @@ async fn confirmation_mails_are_limited_and_never_reveal_a_subscription() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_subscriber_is_confirmed_by_mail_receives_json_and_unsubscribes_with_one_post() {
+    let smtp = Smtp::start();
+    let (hook, seen) = tests::json_receiver().await;
+    let app = spawn_app_with(Backend::Sqlite, |raw| {
+        raw.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
+        raw.mail_from = Some("status@example.com".into());
+    })
+    .await;
+    let ic = app.signed_in("ic@example.com", Role::Responder).await;
+    app.evaluated(&ic).await;
+    let answer = app
+        .client()
+        .post(app.url("/status/subscribe"))
+        .form(&[("email", "ops@example.com"), ("url", hook.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let message = wait_for_messages(&smtp, "ops@example.com", 1).await.remove(0);
+    let body = message["body"].as_str().unwrap();
+    assert!(body.contains(&format!("by a JSON POST to {hook}")), "{body}");
+    let confirm = link(body, &app.url("/status/subscribe/confirm"));
+    let token = confirm.split("token=").nth(1).unwrap();
+    let confirmed = app
+        .client()
+        .post(app.url("/status/subscribe/confirm"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+    // An e-mail subscriber beside it shows when a notice has gone out.
+    subscribe_and_confirm(&app, &smtp, "witness@example.com").await;
+
+    let incident = app
+        .declare(
+            &ic,
+            json!({"title": "Checkout latency", "severity": "SEV3", "category": "application_failure"}),
+        )
+        .await;
+    publish(&app, &ic, incident, "Checkout is slow for some people.").await;
+    let notice =
+        eventually("the notice at the webhook", 30, || async { seen.lock().unwrap().first().cloned() }).await;
+    assert_eq!(notice["event"], "status_notice");
+    assert_eq!(notice["subject"], "[investigating] Checkout is slow");
+    assert_eq!(notice["text"], "Checkout is slow for some people.");
+    assert_eq!(notice["status_url"], app.url("/status"));
+    assert!(!notice.to_string().contains("Checkout latency"), "never the internal title: {notice}");
+    assert_eq!(smtp.messages("ops@example.com").len(), 1, "notices go to the URL, not the contact");
+
+    let unsubscribe = notice["unsubscribe_url"].as_str().unwrap();
+    assert!(unsubscribe.starts_with(&app.url("/status/unsubscribe?token=")), "{unsubscribe}");
+    let clicked = reqwest::Client::new().post(unsubscribe).send().await.unwrap();
+    assert_eq!(clicked.status(), 200);
+    publish(&app, &ic, incident, "We found the cause.").await;
+    wait_for_messages(&smtp, "witness@example.com", 3).await;
+    assert_eq!(seen.lock().unwrap().len(), 1, "nothing more after unsubscribing");
+
+    let admin = app.signed_in("admin@example.com", Role::Admin).await;
+    let csv = app.get(&admin, "/admin/subscribers.csv?q=hook").await.text().await.unwrap();
+    assert!(csv.contains(&format!("\"ops@example.com\",\"{hook}\",unsubscribed")), "{csv}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_subscriber_may_not_reach_into_wheelhouses_own_network() {
+    let smtp = Smtp::start();
+    let app = spawn_app_with(Backend::Sqlite, |raw| {
+        raw.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
+        raw.mail_from = Some("status@example.com".into());
+        raw.webhook_allow = None;
+    })
+    .await;
+    for url in ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest/meta-data", "gopher://x"] {
+        let refused = app
+            .client()
+            .post(app.url("/status/subscribe"))
+            .form(&[("email", "ops@example.com"), ("url", url)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 422, "{url}");
+        let page = refused.text().await.unwrap();
+        let why = page.contains("own network") || page.contains("The webhook URL must start with http:");
+        assert!(page.contains("Not subscribed") && why, "{url}: {page}");
+    }
+    assert!(smtp.messages("ops@example.com").is_empty(), "no confirmation for a refused URL");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_component_change_is_mailed_once_it_holds_and_again_when_it_recovers() {
+    use server::drill::fault_injection::{FaultKind, FaultRequest};
+    let smtp = Smtp::start();
+    let drill = tests::TestDrill::start().await;
+    let app = tests::spawn_app_on_with(Backend::Sqlite, &drill, |raw| {
+        raw.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
+        raw.mail_from = Some("status@example.com".into());
+        raw.subscriber_hold = Some("2".into());
+    })
+    .await;
+    let admin = app.signed_in("admin@example.com", Role::Admin).await;
+    app.add_checkout(&admin).await;
+    subscribe_and_confirm(&app, &smtp, "reader@example.com").await;
+    // The first look records what subscribers are taken to know: Checkout operational.
+    let url = server::config::DatabaseUrl::parse(&app.database_url).unwrap();
+    let db = server::db::Database::connect(&url).await.unwrap();
+    eventually("Checkout's status recorded for subscribers", 30, || async {
+        let told: Option<(String,)> = sqlx::query_as(
+            "SELECT status FROM subscriber_component_status WHERE component_key = 'service/1'",
+        )
+        .fetch_optional(&db.pool)
+        .await
+        .ok()?;
+        told.filter(|(status,)| status == "operational")
+    })
+    .await;
+
+    let crashloop =
+        FaultRequest { kind: FaultKind::Crashloop, target: "shop/checkout".into(), seconds: None };
+    drill.cluster.inject(&crashloop).unwrap();
+    let down = wait_for_messages(&smtp, "reader@example.com", 2).await.remove(1);
+    let subject = down["subject"].as_str().unwrap();
+    assert!(subject == "Checkout: major outage" || subject == "Checkout: partial outage", "{subject}");
+    assert!(down["body"].as_str().unwrap().starts_with("Checkout is now"), "{down}");
+    assert!(down["list_unsubscribe"].as_str().is_some_and(|l| l.contains("/status/unsubscribe?token=")));
+
+    drill.cluster.clear(&crashloop).unwrap();
+    let told = eventually("the recovery mailed", 30, || async {
+        let messages = smtp.messages("reader@example.com");
+        messages.last().is_some_and(|m| m["subject"] == "Checkout: operational").then_some(messages)
+    })
+    .await;
+    let subjects: Vec<&str> = told[1..].iter().map(|m| m["subject"].as_str().unwrap()).collect();
+    assert!(subjects.windows(2).all(|pair| pair[0] != pair[1]), "never told the same twice: {subjects:?}");
+    assert!(subjects.len() <= 3, "one message per status that held: {subjects:?}");
 }

@@ -1,7 +1,9 @@
-//! Status-page subscribers: people who asked, on `/status`, to be e-mailed
-//! when the public status changes. Double opt-in (a confirmation link that
-//! expires), a one-click unsubscribe in every message, a few confirmation
-//! mails per address and per client an hour, and what each notice says.
+//! Status-page subscribers: people who asked, on `/status`, to be told when
+//! the public status changes, by e-mail or at a webhook URL (a JSON POST per
+//! notice, confirmed through a contact e-mail). Double opt-in (a confirmation
+//! link that expires), a one-click unsubscribe in every message, a few
+//! confirmation mails per address and per client an hour, and what each
+//! notice says.
 
 use crate::account::Email;
 use crate::component::ComponentKey;
@@ -15,15 +17,20 @@ pub const MAILS_PER_ADDRESS: i64 = 3;
 /// Subscription requests per client address within [`LIMIT_WINDOW_MS`].
 pub const REQUESTS_PER_CLIENT: i64 = 10;
 pub const LIMIT_WINDOW_MS: i64 = 3600 * 1000;
-/// A component's public status must hold this long before subscribers hear of it,
-/// so that a flapping component sends one message, not one per flap.
+/// By default, a component's public status must hold this long before
+/// subscribers hear of it, so that a flapping component sends one message,
+/// not one per flap.
 pub const COMPONENT_QUIET_MS: i64 = 2 * 60 * 1000;
 
 /// The subscribe form as typed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscribeForm {
+    /// The address told, or for a webhook subscriber the contact that confirms it.
     #[serde(default)]
     pub email: String,
+    /// A webhook subscriber's URL; empty for an e-mail subscription.
+    #[serde(default)]
+    pub url: String,
     /// Component keys; none ticked means all components.
     #[serde(default)]
     pub components: Vec<String>,
@@ -32,7 +39,11 @@ pub struct SubscribeForm {
 /// A checked subscription request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubscribeInput {
+    /// Where the confirmation goes (and, without a webhook, every notice).
     pub email: String,
+    /// Where notices go as JSON, when it is a webhook subscription. Its
+    /// destination is checked again where it is sent (the admin webhook rules).
+    pub webhook: Option<String>,
     /// Empty: every public component.
     pub components: Vec<ComponentKey>,
 }
@@ -50,8 +61,43 @@ impl SubscribeForm {
                 components.push(key);
             }
         }
-        Ok(SubscribeInput { email: email.as_str().to_owned(), components })
+        let url = self.url.trim();
+        let webhook = if url.is_empty() {
+            None
+        } else {
+            let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+            let host = rest.and_then(|rest| rest.split(['/', '?', '#']).next()).unwrap_or_default();
+            if host.is_empty() || url.len() > 2000 || url.contains(char::is_whitespace) {
+                return Err(FieldError::new(
+                    "url",
+                    "The webhook URL must start with http:// or https:// and name a host.",
+                ));
+            }
+            Some(url.to_owned())
+        };
+        Ok(SubscribeInput { email: email.as_str().to_owned(), webhook, components })
     }
+}
+
+impl SubscribeInput {
+    /// What the subscription is keyed by: the webhook URL, or the e-mail address.
+    pub fn address(&self) -> &str {
+        self.webhook.as_deref().unwrap_or(&self.email)
+    }
+}
+
+/// What a webhook subscriber receives for each notice, as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WebhookNotice<'a> {
+    /// Always `status_notice`.
+    pub event: &'static str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    /// The component keys the notice concerns (empty: the whole page).
+    pub components: &'a [String],
+    pub status_url: &'a str,
+    /// A POST here (no body needed) ends the subscription.
+    pub unsubscribe_url: &'a str,
 }
 
 /// Whether a subscriber to `chosen` (empty: all) hears of a notice about
@@ -74,10 +120,11 @@ pub struct Settled {
 }
 
 /// What a subscriber should hear about a component now: its status when it
-/// has held for [`COMPONENT_QUIET_MS`] and differs from what they were last
-/// told (`told`); `None` otherwise (still flapping, or nothing new).
-pub fn settled_change(current: &Settled, told: Option<&str>, now: i64) -> Option<String> {
-    let held = now - current.since >= COMPONENT_QUIET_MS;
+/// has held for `hold_ms` (by default [`COMPONENT_QUIET_MS`]) and differs
+/// from what they were last told (`told`); `None` otherwise (still flapping,
+/// or nothing new).
+pub fn settled_change(current: &Settled, told: Option<&str>, now: i64, hold_ms: i64) -> Option<String> {
+    let held = now - current.since >= hold_ms;
     (held && told != Some(current.status.as_str())).then(|| current.status.clone())
 }
 
@@ -138,17 +185,37 @@ mod tests {
         let form = SubscribeForm {
             email: " Ana@Example.com ".into(),
             components: vec!["service/1".into(), "service/1".into()],
+            ..SubscribeForm::default()
         };
         let input = form.parse(public).unwrap();
         assert_eq!(input.email, "ana@example.com");
+        assert_eq!((input.address(), input.webhook.as_deref()), ("ana@example.com", None));
         assert_eq!(input.components, vec![ComponentKey::service(1)]);
-        assert_eq!(
-            SubscribeForm { email: "nope".into(), components: vec![] }.parse(public).unwrap_err().field,
-            "email"
-        );
-        let internal =
-            SubscribeForm { email: "a@example.com".into(), components: vec!["node/worker-1".into()] };
+        let bad = SubscribeForm { email: "nope".into(), ..SubscribeForm::default() };
+        assert_eq!(bad.parse(public).unwrap_err().field, "email");
+        let internal = SubscribeForm {
+            email: "a@example.com".into(),
+            components: vec!["node/worker-1".into()],
+            ..SubscribeForm::default()
+        };
         assert_eq!(internal.parse(public).unwrap_err().field, "components");
+    }
+
+    #[test]
+    fn a_webhook_subscription_names_a_url_and_a_contact_address() {
+        let form = |url: &str, email: &str| SubscribeForm {
+            email: email.into(),
+            url: url.into(),
+            ..SubscribeForm::default()
+        };
+        let input = form(" https://hooks.example.com/status ", "ops@example.com").parse(|_| true).unwrap();
+        assert_eq!(input.webhook.as_deref(), Some("https://hooks.example.com/status"));
+        assert_eq!(input.address(), "https://hooks.example.com/status");
+        assert_eq!(input.email, "ops@example.com", "the contact, where the confirmation goes");
+        for bad in ["ftp://x", "https://", "https:///path", "https://a b"] {
+            assert_eq!(form(bad, "ops@example.com").parse(|_| true).unwrap_err().field, "url", "{bad}");
+        }
+        assert_eq!(form("https://hooks.example.com", "").parse(|_| true).unwrap_err().field, "email");
     }
 
     #[test]
@@ -164,10 +231,11 @@ mod tests {
     fn a_flapping_component_is_told_once_it_holds() {
         let now = 10 * COMPONENT_QUIET_MS;
         let fresh = Settled { status: "major_outage".into(), since: now - 1000 };
-        assert_eq!(settled_change(&fresh, Some("operational"), now), None, "still flapping");
+        let hold = COMPONENT_QUIET_MS;
+        assert_eq!(settled_change(&fresh, Some("operational"), now, hold), None, "still flapping");
         let held = Settled { status: "major_outage".into(), since: now - COMPONENT_QUIET_MS };
-        assert_eq!(settled_change(&held, Some("operational"), now), Some("major_outage".into()));
-        assert_eq!(settled_change(&held, Some("major_outage"), now), None, "told already");
+        assert_eq!(settled_change(&held, Some("operational"), now, hold), Some("major_outage".into()));
+        assert_eq!(settled_change(&held, Some("major_outage"), now, hold), None, "told already");
     }
 
     #[test]

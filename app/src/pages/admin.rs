@@ -49,7 +49,7 @@ pub fn AdminPage() -> impl IntoView {
             </section>
             <section class="admin-help">
                 <h2><a href="/admin/subscribers">"Subscribers"</a></h2>
-                <p>"Who subscribed to the status page by e-mail: search, remove, export as CSV."</p>
+                <p>"Who subscribed to the status page, by e-mail or webhook: search, remove, export as CSV."</p>
             </section>
             <NotYetAvailable heading="Playbooks" what="Their editor is not part of this version yet." />
         </Guarded>

@@ -1,4 +1,4 @@
-//! `/admin/subscribers` — who subscribed to the status page by e-mail:
+//! `/admin/subscribers` — who subscribed to the status page (by e-mail or webhook):
 //! search, remove, export as CSV.
 
 use crate::components::csrf::CsrfField;
@@ -38,7 +38,7 @@ fn SubscribersView(offered: bool, rows: Vec<SubscriberLine>, search: String) -> 
             <p class="info" id="subscriptions-off">"The status page offers no subscriptions: start Wheelhouse with --smtp-url and --mail-from to offer them."</p>
         })}
         <form method="get" action="/admin/subscribers" class="inline">
-            <label>"Address contains "<input type="search" name="q" value=search /></label>" "
+            <label>"Address or URL contains "<input type="search" name="q" value=search /></label>" "
             <button type="submit">"Search"</button>" "<a href=csv>"Download as CSV"</a>
         </form>
         <table class="subscribers" id="subscribers">
@@ -46,7 +46,10 @@ fn SubscribersView(offered: bool, rows: Vec<SubscriberLine>, search: String) -> 
             <tbody>
                 {rows.into_iter().map(|row| view! {
                     <tr data-subscriber=row.id>
-                        <td>{row.email.clone()}</td>
+                        <td>
+                            {row.email.clone()}
+                            {row.webhook_url.clone().map(|url| view! { <br /><small class="webhook-url">"webhook: "{url}</small> })}
+                        </td>
                         <td>{row.state.clone()}</td>
                         <td>{if row.components.is_empty() { "all".to_owned() } else { row.components.join(", ") }}</td>
                         <td>{date_time(row.created_at)}</td>

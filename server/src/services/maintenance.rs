@@ -423,6 +423,7 @@ impl Services {
                         )
                         .await?;
                     tracing::warn!(maintenance.id = window_id, action = %action.spec, "planned maintenance action skipped: never confirmed");
+                    self.tell_responders(&action, text).await;
                 }
                 _ => {}
             }
@@ -482,7 +483,30 @@ impl Services {
             .await?;
         if let Some(words) = &words {
             tracing::warn!(maintenance.id = action.window_id, action = %action.spec, reason = %words, "planned maintenance action failed");
+            self.tell_responders(action, text).await;
         }
         Ok(outcome.is_ok())
+    }
+
+    /// Internal webhooks hear of a planned action that failed or was skipped
+    /// (the dashboard shows it from the window's record). A failure to queue
+    /// is logged: what happened stands.
+    async fn tell_responders(&self, action: &PlannedAction, text: String) {
+        let title = match self.maintenance.get(action.window_id).await {
+            Ok(window) => window.title,
+            Err(_) => format!("Maintenance window {}", action.window_id),
+        };
+        let notice = crate::webhooks::MaintenanceTrouble {
+            window_id: action.window_id,
+            action_id: action.id,
+            title,
+            text,
+        };
+        if let Err(error) = self.webhooks.enqueue_maintenance(&notice).await {
+            tracing::error!(
+                error = &error as &dyn std::error::Error,
+                "could not queue the internal webhooks about a failed maintenance action"
+            );
+        }
     }
 }

@@ -38,10 +38,20 @@ impl Services {
         };
         let public: Vec<ComponentKey> = self.public_components().into_iter().map(|(key, _)| key).collect();
         let input = form.parse(|key| public.contains(key))?;
+        if let Some(url) = &input.webhook {
+            // The admin webhooks' destination rules: nothing inside Wheelhouse's own network.
+            self.webhooks
+                .check_url(url)
+                .map_err(|error| domain::incident::FieldError::new("url", error.to_string()))?;
+        }
         let now = self.clock.now_millis();
+        let how = match &input.webhook {
+            Some(url) => format!("by a JSON POST to {url}"),
+            None => "by e-mail".to_owned(),
+        };
         let confirm_mail = |token: &str| {
             let text = format!(
-                "Someone, probably you, asked to be told by e-mail when the status of {} changes.\n\n\
+                "Someone, probably you, asked to be told {how} when the status of {} changes.\n\n\
                  Confirm within 24 hours: {}\n\nIf it was not you, ignore this message: nothing more will come.",
                 mailer.status_url(),
                 mailer.confirm_url(token)
@@ -83,9 +93,8 @@ impl Services {
     /// The public components' statuses that held since subscribers were last
     /// told: a notice each. The first look only records what they are.
     pub async fn notice_component_changes(&self) -> ServiceResult<usize> {
-        if self.mailer.is_none() {
-            return Ok(0);
-        }
+        let Some(mailer) = &self.mailer else { return Ok(0) };
+        let hold_ms = i64::try_from(mailer.hold.as_millis()).unwrap_or(i64::MAX);
         let now = self.clock.now_millis();
         let told = self.subscribers.told().await.map_err(unavailable)?;
         let mut sent = 0;
@@ -101,7 +110,7 @@ impl Services {
                 continue;
             };
             let current = Settled { status, since: tile.since };
-            if let Some(status) = settled_change(&current, Some(before), now) {
+            if let Some(status) = settled_change(&current, Some(before), now, hold_ms) {
                 let notice = Notice::Component { name: tile.name.clone(), status: status.clone() };
                 self.notify_subscribers(&notice, std::slice::from_ref(&key)).await;
                 self.subscribers.set_told(&key, &status, now).await.map_err(unavailable)?;
@@ -131,9 +140,12 @@ impl Services {
     }
 }
 
-/// The leader's look at public components for subscribers, every 15 seconds.
+/// The leader's look at public components for subscribers: every 15 seconds,
+/// or four times per hold when the hold (`--subscriber-hold`) is shorter.
 pub async fn run_component_notices(services: Services) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+    let hold = services.mailer.as_ref().map_or(std::time::Duration::from_secs(60), |m| m.hold);
+    let every = (hold / 4).clamp(std::time::Duration::from_millis(250), std::time::Duration::from_secs(15));
+    let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
         if let Err(error) = services.notice_component_changes().await {

@@ -67,9 +67,13 @@ const PAGE: &str = r#"{% extends "layout" %}{% block body %}
 {% endif %}
 {% if subscribe %}
 <section id="subscribe">
-<h2>Get updates by e-mail</h2>
+<h2>Get updates by e-mail or webhook</h2>
 <form method="post" action="/status/subscribe" class="subscribe-form">
 <label>E-mail address <input type="email" name="email" required maxlength="254" autocomplete="email"></label>
+<details><summary>Send them to a webhook instead</summary>
+<label>Webhook URL <input type="url" name="url" maxlength="2000" placeholder="https://hooks.example.com/status"></label>
+<p class="info">Each notice is posted there as JSON; the e-mail address above receives the confirmation link.</p>
+</details>
 {% if groups %}<fieldset><legend>Components (none ticked: all)</legend>
 {% for group in groups %}{% for c in group.components %}<label class="choice"><input type="checkbox" name="components" value="{{ c.key }}"> {{ c.name }}</label>
 {% endfor %}{% endfor %}</fieldset>{% endif %}

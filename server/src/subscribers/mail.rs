@@ -2,8 +2,11 @@
 //! `List-Unsubscribe` (the one-click link) and `List-Unsubscribe-Post`
 //! (RFC 8058) on every message; and the leader's loop that expands notices
 //! and delivers the outbox, a few messages at a time, retrying with back-off.
+//! Webhook subscribers' notices are posted as JSON under the admin webhooks'
+//! destination rules ([`crate::webhooks::Webhooks::post`]).
 
-use super::{OutboxRow, Subscribers};
+use super::{OutboxRow, Outgoing, Subscribers};
+use crate::webhooks::Webhooks;
 use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -29,18 +32,21 @@ pub struct Mailer {
     from: Mailbox,
     /// Where people reach Wheelhouse: the links in messages start here.
     pub base_url: String,
+    /// How long a public component's status holds before subscribers hear of it.
+    pub hold: Duration,
 }
 
 impl Mailer {
     /// `smtp_url`: `smtp://host:port` (plain, or STARTTLS with `?tls=required`),
     /// `smtps://host:port` (TLS), with `user:password@` when the server wants it.
-    pub fn new(smtp_url: &str, from: &str, base_url: String) -> Result<Mailer, MailError> {
+    pub fn new(settings: &crate::config::MailSettings, base_url: String) -> Result<Mailer, MailError> {
+        let (smtp_url, from) = (settings.smtp_url.as_str(), settings.from.as_str());
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
             .map_err(|e| MailError::Url(e.to_string()))?
             .timeout(Some(Duration::from_secs(20)))
             .build();
         let from = from.parse::<Mailbox>().map_err(|_| MailError::From)?;
-        Ok(Mailer { transport, from, base_url })
+        Ok(Mailer { transport, from, base_url, hold: settings.hold })
     }
 
     pub fn status_url(&self) -> String {
@@ -57,7 +63,8 @@ impl Mailer {
 
     /// Hands one message to the SMTP server; the error in words when it refuses.
     pub async fn send(&self, row: &OutboxRow) -> Result<(), String> {
-        let to = row.email.parse::<Mailbox>().map_err(|_| "the address cannot receive mail".to_owned())?;
+        let to =
+            row.mailbox().parse::<Mailbox>().map_err(|_| "the address cannot receive mail".to_owned())?;
         let unsubscribe = self.unsubscribe_url(&row.unsubscribe_token);
         let message = Message::builder()
             .from(self.from.clone())
@@ -86,16 +93,45 @@ impl Mailer {
             }
         }
     }
+
+    /// A message's body: the mail's text with its footer, or a webhook subscriber's JSON.
+    pub fn body(&self, outgoing: &Outgoing) -> String {
+        let (status, unsubscribe) = (self.status_url(), self.unsubscribe_url(outgoing.unsubscribe_token));
+        if outgoing.webhook {
+            let notice = app::domain::subscriber::WebhookNotice {
+                event: "status_notice",
+                subject: outgoing.subject,
+                text: outgoing.text,
+                components: outgoing.concerned,
+                status_url: &status,
+                unsubscribe_url: &unsubscribe,
+            };
+            serde_json::to_string(&notice).unwrap_or_default()
+        } else {
+            app::domain::subscriber::message_body(outgoing.text, &status, &unsubscribe)
+        }
+    }
 }
 
-/// The leader's mail loop: expands notices, then delivers what is due.
-pub async fn run(subscribers: Subscribers, mailer: Mailer) {
-    let status = mailer.status_url();
+/// Delivers one message: a notice to a webhook subscriber as a POST to its
+/// URL (checked again against the destination rules), anything else by mail.
+async fn deliver(mailer: &Mailer, webhooks: &Webhooks, row: &OutboxRow) -> Result<(), String> {
+    if !row.to_webhook() {
+        return mailer.send(row).await;
+    }
+    let url = webhooks.check_url(&row.address).map_err(|error| error.to_string())?;
+    let delivery = format!("sub_{}_{}", row.subscriber_id, row.id);
+    match webhooks.post(&url, &delivery, None, &row.body).await {
+        (_, None) => Ok(()),
+        (_, Some(error)) => Err(error),
+    }
+}
+
+/// The leader's subscriber loop: expands notices, then delivers what is due.
+pub async fn run(subscribers: Subscribers, mailer: Mailer, webhooks: Webhooks) {
     loop {
         let now = crate::db::now_millis();
-        let body = |text: &str, token: &str| {
-            app::domain::subscriber::message_body(text, &status, &mailer.unsubscribe_url(token))
-        };
+        let body = |outgoing: &Outgoing| mailer.body(outgoing);
         if let Err(error) = subscribers.fan_out(now, body).await {
             tracing::warn!(error = &error as &dyn std::error::Error, "cannot expand subscriber notices");
         }
@@ -112,9 +148,9 @@ pub async fn run(subscribers: Subscribers, mailer: Mailer) {
         }
         futures_util::stream::iter(due)
             .for_each_concurrent(IN_FLIGHT, |row| {
-                let (subscribers, mailer) = (&subscribers, &mailer);
+                let (subscribers, mailer, webhooks) = (&subscribers, &mailer, &webhooks);
                 async move {
-                    let outcome = mailer.send(&row).await;
+                    let outcome = deliver(mailer, webhooks, &row).await;
                     if let Err(error) = subscribers
                         .settle(&row, outcome.as_ref().err().map(String::as_str), crate::db::now_millis())
                         .await

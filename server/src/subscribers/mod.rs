@@ -1,5 +1,6 @@
-//! Status-page subscribers as stored: the subscriptions (pending until the
-//! confirmation link is followed, then confirmed, then perhaps unsubscribed),
+//! Status-page subscribers as stored: the subscriptions (an e-mail address or
+//! a webhook URL with its contact address; pending until the confirmation
+//! link is followed, then confirmed, then perhaps unsubscribed),
 //! the requests counted for the abuse limits, the notices, the mail outbox
 //! (one message per subscriber, retried with back-off) and the delivery log.
 
@@ -27,19 +28,52 @@ const CLAIM_MS: i64 = 60_000;
 pub struct OutboxRow {
     pub id: i64,
     pub subscriber_id: i64,
+    /// `confirmation` (always by e-mail) or `notice`.
     pub kind: String,
     pub subject: String,
+    /// The mail's text, or the JSON a webhook subscriber receives.
     pub body: String,
     pub attempts: i64,
-    pub email: String,
+    /// `email` or `webhook`.
+    pub channel: String,
+    /// The e-mail address, or the webhook's URL.
+    pub address: String,
+    /// A webhook subscriber's contact address.
+    pub contact: Option<String>,
     pub unsubscribe_token: String,
+}
+
+impl OutboxRow {
+    /// A notice to a webhook subscriber: posted to its URL, not mailed.
+    pub fn to_webhook(&self) -> bool {
+        self.channel == "webhook" && self.kind == "notice"
+    }
+
+    /// Where a mail goes: the address, or a webhook subscriber's contact.
+    pub fn mailbox(&self) -> &str {
+        self.contact.as_deref().unwrap_or(&self.address)
+    }
+}
+
+/// One notice on its way to one subscriber, for the message body to be written.
+pub struct Outgoing<'a> {
+    pub webhook: bool,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub concerned: &'a [String],
+    pub unsubscribe_token: &'a str,
 }
 
 /// A subscriber as the admin page lists them.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct SubscriberRow {
     pub id: i64,
-    pub email: String,
+    /// `email` or `webhook`.
+    pub channel: String,
+    /// The e-mail address, or the webhook's URL.
+    pub address: String,
+    /// A webhook subscriber's contact address.
+    pub contact: Option<String>,
     pub components: String,
     pub state: String,
     pub created_at: i64,
@@ -100,8 +134,8 @@ impl Subscribers {
             return Ok(Requested::Nothing);
         }
         let existing: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, state FROM subscribers WHERE email = $1")
-                .bind(&input.email)
+            sqlx::query_as("SELECT id, state FROM subscribers WHERE address = $1")
+                .bind(input.address())
                 .fetch_optional(&mut *tx)
                 .await?;
         if existing.as_ref().is_some_and(|(_, state)| state == "confirmed") {
@@ -112,26 +146,33 @@ impl Subscribers {
         let components =
             serde_json::to_string(&input.components.iter().map(|c| c.as_str()).collect::<Vec<_>>())
                 .unwrap_or_default();
+        let (channel, contact) = match &input.webhook {
+            Some(_) => ("webhook", Some(input.email.as_str())),
+            None => ("email", None),
+        };
         let id = match existing {
             Some((id, _)) => {
                 sqlx::query(
                     "UPDATE subscribers SET state = 'pending', components = $2, confirm_hash = $3, confirm_sent_at = $4, \
-                     unsubscribed_at = NULL WHERE id = $1",
+                     unsubscribed_at = NULL, contact = $5 WHERE id = $1",
                 )
                 .bind(id)
                 .bind(&components)
                 .bind(hash(&token))
                 .bind(now)
+                .bind(contact)
                 .execute(&mut *tx)
                 .await?;
                 id
             }
             None => {
                 let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO subscribers (email, components, state, confirm_hash, unsubscribe_token, created_at, confirm_sent_at) \
-                     VALUES ($1, $2, 'pending', $3, $4, $5, $5) RETURNING id",
+                    "INSERT INTO subscribers (address, channel, contact, components, state, confirm_hash, unsubscribe_token, \
+                     created_at, confirm_sent_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $7) RETURNING id",
                 )
-                .bind(&input.email)
+                .bind(input.address())
+                .bind(channel)
+                .bind(contact)
                 .bind(&components)
                 .bind(hash(&token))
                 .bind(crate::accounts::generate_secret(24))
@@ -206,8 +247,9 @@ impl Subscribers {
     }
 
     /// Expands stored notices into one message per confirmed subscriber who
-    /// wants it; `body` adds each subscriber's footer. Answers how many messages.
-    pub async fn fan_out(&self, now: i64, body: impl Fn(&str, &str) -> String) -> Result<usize, DbError> {
+    /// wants it; `body` writes each (a mail with its footer, or a webhook's
+    /// JSON). Answers how many messages.
+    pub async fn fan_out(&self, now: i64, body: impl Fn(&Outgoing) -> String) -> Result<usize, DbError> {
         let notices: Vec<(i64, String)> = sqlx::query_as(
             "SELECT id, payload FROM mail_notices WHERE fanned_out_at IS NULL ORDER BY id LIMIT 20",
         )
@@ -233,15 +275,22 @@ impl Subscribers {
             if claimed == 0 {
                 continue;
             }
-            let subscribers: Vec<(i64, String, String)> = sqlx::query_as(
-                "SELECT id, components, unsubscribe_token FROM subscribers WHERE state = 'confirmed'",
+            let subscribers: Vec<(i64, String, String, String)> = sqlx::query_as(
+                "SELECT id, channel, components, unsubscribe_token FROM subscribers WHERE state = 'confirmed'",
             )
             .fetch_all(&mut *tx)
             .await?;
-            for (id, components, unsubscribe) in subscribers {
+            for (id, channel, components, unsubscribe_token) in subscribers {
                 let chosen: Vec<String> = serde_json::from_str(&components).unwrap_or_default();
                 if wants(&chosen, &concerned) {
-                    queue(&mut tx, id, "notice", subject, &body(text, &unsubscribe), now).await?;
+                    let outgoing = Outgoing {
+                        webhook: channel == "webhook",
+                        subject,
+                        text,
+                        concerned: &concerned,
+                        unsubscribe_token: &unsubscribe_token,
+                    };
+                    queue(&mut tx, id, "notice", subject, &body(&outgoing), now).await?;
                     queued += 1;
                 }
             }
@@ -253,7 +302,8 @@ impl Subscribers {
     /// Messages due now, claimed for this worker.
     pub async fn due(&self, now: i64, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
         let rows: Vec<OutboxRow> = sqlx::query_as(
-            "SELECT o.id, o.subscriber_id, o.kind, o.subject, o.body, o.attempts, s.email, s.unsubscribe_token \
+            "SELECT o.id, o.subscriber_id, o.kind, o.subject, o.body, o.attempts, s.channel, s.address, s.contact, \
+             s.unsubscribe_token \
              FROM mail_outbox o JOIN subscribers s ON s.id = o.subscriber_id \
              WHERE o.next_attempt_at <= $1 ORDER BY o.next_attempt_at, o.id LIMIT $2",
         )
@@ -308,12 +358,13 @@ impl Subscribers {
         Ok(())
     }
 
-    /// Subscribers whose address contains `search` (all when empty), newest first.
+    /// Subscribers whose address or contact contains `search` (all when empty), newest first.
     pub async fn list(&self, search: &str) -> Result<Vec<SubscriberRow>, DbError> {
         let pattern = format!("%{}%", search.trim().to_lowercase().replace(['%', '_'], ""));
         Ok(sqlx::query_as(
-            "SELECT id, email, components, state, created_at, confirmed_at, unsubscribed_at FROM subscribers \
-             WHERE email LIKE $1 ORDER BY id DESC LIMIT 5000",
+            "SELECT id, channel, address, contact, components, state, created_at, confirmed_at, unsubscribed_at \
+             FROM subscribers WHERE LOWER(address) LIKE $1 OR LOWER(COALESCE(contact, '')) LIKE $1 \
+             ORDER BY id DESC LIMIT 5000",
         )
         .bind(pattern)
         .fetch_all(&self.db.pool)

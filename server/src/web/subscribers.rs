@@ -68,7 +68,7 @@ pub async fn confirm_page(State(state): State<AppState>, Query(query): Query<Tok
     page(
         StatusCode::OK,
         "Confirm your subscription",
-        "Press the button to start receiving status updates by e-mail.",
+        "Press the button to start receiving status updates.",
         Some(("/status/subscribe/confirm", &query.token, "Confirm")),
     )
 }
@@ -76,7 +76,7 @@ pub async fn confirm_page(State(state): State<AppState>, Query(query): Query<Tok
 /// `POST /status/subscribe/confirm`.
 pub async fn confirm(State(state): State<AppState>, FormPost { form, .. }: FormPost<TokenQuery>) -> Response {
     match state.services.confirm_subscription(&form.token).await {
-        Ok(true) => page(StatusCode::OK, "Subscribed", "You will receive status updates by e-mail.", None),
+        Ok(true) => page(StatusCode::OK, "Subscribed", "You will receive status updates.", None),
         Ok(false) => page(
             StatusCode::NOT_FOUND,
             "This link does not work",
@@ -92,7 +92,7 @@ pub async fn unsubscribe_page(Query(query): Query<TokenQuery>) -> Response {
     page(
         StatusCode::OK,
         "Unsubscribe",
-        "Press the button to stop receiving status updates by e-mail.",
+        "Press the button to stop receiving status updates.",
         Some(("/status/unsubscribe", &query.token, "Unsubscribe")),
     )
 }
@@ -115,9 +115,7 @@ pub async fn unsubscribe(
 ) -> Response {
     let token = if form.token.trim().is_empty() { query.token } else { form.token };
     match state.services.unsubscribe(&token).await {
-        Ok(true) => {
-            page(StatusCode::OK, "Unsubscribed", "You will receive no more status updates by e-mail.", None)
-        }
+        Ok(true) => page(StatusCode::OK, "Unsubscribed", "You will receive no more status updates.", None),
         Ok(false) => {
             page(StatusCode::NOT_FOUND, "This link does not work", "No subscription has this link.", None)
         }
@@ -147,12 +145,18 @@ pub async fn csv(
         format!("\"{}\"", text.replace('"', "\"\""))
     };
     let time = |at: Option<i64>| at.map(domain::calendar::date_time).unwrap_or_default();
-    let mut out = String::from("id,email,state,components,subscribed_at,confirmed_at,unsubscribed_at\n");
+    let mut out =
+        String::from("id,email,webhook_url,state,components,subscribed_at,confirmed_at,unsubscribed_at\n");
     for row in rows {
+        let (email, webhook) = match row.channel.as_str() {
+            "webhook" => (row.contact.as_deref().unwrap_or_default(), row.address.as_str()),
+            _ => (row.address.as_str(), ""),
+        };
         out.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{}\n",
             row.id,
-            cell(&row.email),
+            cell(email),
+            cell(webhook),
             row.state,
             cell(&row.components),
             cell(&time(Some(row.created_at))),

@@ -78,7 +78,10 @@ pub struct Webhook {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Delivery {
     pub webhook_id: i64,
+    /// The update's timeline event, or for a maintenance window's notice its planned action.
     pub event_id: i64,
+    /// The maintenance window a notice is about (no incident then).
+    pub window_id: Option<i64>,
     pub attempt: i64,
     pub outcome: String,
     pub status_code: Option<i64>,
@@ -182,14 +185,43 @@ struct MissedUpdate {
     title: String,
     public_title: Option<String>,
 }
-type DeliveryRow = (i64, i64, i64, i64, String, Option<i64>, Option<String>, i64);
+type DeliveryRow = (i64, i64, i64, Option<i64>, i64, String, Option<i64>, Option<String>, i64);
 
-const DELIVERY_COLUMNS: &str = "incident_id, webhook_id, event_id, attempt, outcome, status_code, error, at";
+const DELIVERY_COLUMNS: &str =
+    "incident_id, webhook_id, event_id, window_id, attempt, outcome, status_code, error, at";
 
 fn delivery_of(
-    (incident, webhook_id, event_id, attempt, outcome, status_code, error, at): DeliveryRow,
+    (incident, webhook_id, event_id, window_id, attempt, outcome, status_code, error, at): DeliveryRow,
 ) -> (i64, Delivery) {
-    (incident, Delivery { webhook_id, event_id, attempt, outcome, status_code, error, at })
+    (incident, Delivery { webhook_id, event_id, window_id, attempt, outcome, status_code, error, at })
+}
+
+/// The body sent to an internal webhook when a planned maintenance action failed or was skipped.
+pub fn maintenance_payload(format: Format, notice: &MaintenanceTrouble) -> Value {
+    match format {
+        Format::Slack => json!({
+            "text": format!(
+                "*Maintenance: {}* — a planned action did not run as planned\n{}",
+                slack_escape(&notice.title),
+                slack_escape(&notice.text)
+            ),
+        }),
+        Format::Generic => json!({
+            "event": "maintenance_action_failed",
+            "maintenance": {"id": notice.window_id, "title": notice.title},
+            "action": {"id": notice.action_id, "text": notice.text},
+        }),
+    }
+}
+
+/// A planned maintenance action that failed or was skipped, for responders.
+#[derive(Clone, Debug)]
+pub struct MaintenanceTrouble {
+    pub window_id: i64,
+    pub action_id: i64,
+    pub title: String,
+    /// What happened, in words (as on the window's record).
+    pub text: String,
 }
 
 fn from_row((id, audience, format, url, created_by, secret): Row) -> Option<Webhook> {
@@ -211,6 +243,7 @@ struct OutboxRow {
     webhook_id: i64,
     event_id: i64,
     incident_id: i64,
+    window_id: Option<i64>,
     body: String,
     attempts: i64,
     next_attempt_at: i64,
@@ -254,6 +287,43 @@ impl Webhooks {
             .build()
             .unwrap_or_default();
         Webhooks { db, client, policy, wake: Arc::new(Notify::new()) }
+    }
+
+    /// Checks a receiver URL under this instance's destination rules ([`parse_url`]).
+    pub fn check_url(&self, raw: &str) -> Result<String, WebhookError> {
+        parse_url(raw, &self.policy)
+    }
+
+    /// Posts one JSON body under the destination rules (no redirects, names
+    /// resolved to internal addresses refused, a time limit), with its stable
+    /// delivery id and, when given a secret, its signature. Answers the HTTP
+    /// status, or what went wrong in words, never with the URL.
+    pub async fn post(
+        &self,
+        url: &str,
+        delivery_id: &str,
+        secret: Option<&str>,
+        body: &str,
+    ) -> (Option<i64>, Option<String>) {
+        let mut request = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(signature::DELIVERY_HEADER, delivery_id);
+        if let Some(secret) = secret {
+            request = request
+                .header(signature::SIGNATURE_HEADER, signature::sign(secret, now_millis() / 1000, body));
+        }
+        match request.body(body.to_owned()).send().await {
+            Ok(response) if response.status().is_success() => {
+                (Some(i64::from(response.status().as_u16())), None)
+            }
+            Ok(response) => (
+                Some(i64::from(response.status().as_u16())),
+                Some(format!("the receiver answered HTTP {}", response.status().as_u16())),
+            ),
+            Err(error) => (None, Some(failure_words(&error))),
+        }
     }
 
     pub async fn list(&self) -> Result<Vec<Webhook>, WebhookError> {
@@ -302,7 +372,7 @@ impl Webhooks {
     /// Every attempt for the updates of one incident, oldest first.
     pub async fn deliveries(&self, incident_id: i64) -> Result<Vec<Delivery>, WebhookError> {
         let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE incident_id = $1 ORDER BY id"
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE incident_id = $1 AND window_id IS NULL ORDER BY id"
         ))
         .bind(incident_id)
         .fetch_all(&self.db.pool)
@@ -411,6 +481,35 @@ impl Webhooks {
         Ok(fanned_out)
     }
 
+    /// Queues, for every internal webhook, the news that a planned
+    /// maintenance action failed or was skipped.
+    pub async fn enqueue_maintenance(&self, notice: &MaintenanceTrouble) -> Result<usize, WebhookError> {
+        let hooks = self.list().await?;
+        let now = now_millis();
+        let mut queued = 0;
+        let mut tx = self.db.pool.begin().await?;
+        for hook in hooks.iter().filter(|h| h.audience == Audience::Internal) {
+            sqlx::query(
+                "INSERT INTO webhook_outbox (delivery_id, webhook_id, event_id, incident_id, window_id, body, attempts, \
+                 next_attempt_at, created_at) VALUES ($1, $2, $3, 0, $4, $5, 0, $6, $6)",
+            )
+            .bind(format!("dlv_{}", crate::accounts::generate_secret(24)))
+            .bind(hook.id)
+            .bind(notice.action_id)
+            .bind(notice.window_id)
+            .bind(maintenance_payload(hook.format, notice).to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            queued += 1;
+        }
+        tx.commit().await?;
+        if queued > 0 {
+            self.wake.notify_one();
+        }
+        Ok(queued)
+    }
+
     /// Delivers from the outbox until the process ends: due deliveries as
     /// they come, a few at a time, each claimed so that another replica does
     /// not send it at the same moment. First fans out what a stopped process left.
@@ -459,7 +558,7 @@ impl Webhooks {
     async fn due(&self) -> Result<Vec<OutboxRow>, WebhookError> {
         let now = now_millis();
         let rows: Vec<OutboxRow> = sqlx::query_as(
-            "SELECT id, delivery_id, webhook_id, event_id, incident_id, body, attempts, next_attempt_at \
+            "SELECT id, delivery_id, webhook_id, event_id, incident_id, window_id, body, attempts, next_attempt_at \
              FROM webhook_outbox WHERE next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
         )
         .bind(now)
@@ -507,26 +606,7 @@ impl Webhooks {
             return;
         };
         let attempt = row.attempts + 1;
-        let timestamp = now_millis() / 1000;
-        let result = self
-            .client
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(signature::DELIVERY_HEADER, &row.delivery_id)
-            .header(signature::SIGNATURE_HEADER, signature::sign(&secret, timestamp, &row.body))
-            .body(row.body.clone())
-            .send()
-            .await;
-        let (status, error) = match &result {
-            Ok(response) if response.status().is_success() => {
-                (Some(i64::from(response.status().as_u16())), None)
-            }
-            Ok(response) => (
-                Some(i64::from(response.status().as_u16())),
-                Some(format!("the receiver answered HTTP {}", response.status().as_u16())),
-            ),
-            Err(error) => (None, Some(failure_words(error))),
-        };
+        let (status, error) = self.post(&url, &row.delivery_id, Some(&secret), &row.body).await;
         let outcome = match (error.is_none(), attempt >= i64::from(ATTEMPTS)) {
             (true, _) => "delivered",
             (false, false) => "retrying",
@@ -536,12 +616,13 @@ impl Webhooks {
         let settled = async {
             let mut tx = self.db.pool.begin().await?;
             sqlx::query(
-                "INSERT INTO webhook_deliveries (webhook_id, event_id, incident_id, attempt, outcome, status_code, error, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO webhook_deliveries (webhook_id, event_id, incident_id, window_id, attempt, outcome, \
+                 status_code, error, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(row.webhook_id)
             .bind(row.event_id)
             .bind(row.incident_id)
+            .bind(row.window_id)
             .bind(attempt)
             .bind(outcome)
             .bind(status)

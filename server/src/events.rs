@@ -4,8 +4,13 @@
 //! is stored first, a client reconnecting with `Last-Event-ID` gets exactly what
 //! it missed. With PostgreSQL, each commit also sends a NOTIFY so that every
 //! replica relays events written by the others.
+//!
+//! Each event is written as a Server-Sent Events frame once, when it is
+//! relayed, and shared by every subscriber (an `Arc`, not a copy each); the
+//! heartbeat is one frame on one timer for all of them.
 
 use crate::db::{Backend, Database, DbError, now_millis};
+use axum::body::Bytes;
 use serde::Serialize;
 use sqlx::{Any, Transaction};
 use std::sync::Arc;
@@ -18,6 +23,11 @@ const CHANNEL: &str = "wheelhouse_events";
 pub const RETENTION_MS: i64 = 24 * 3600 * 1000;
 /// How many events a slow subscriber may fall behind before it is told to reload.
 const BROADCAST_CAPACITY: usize = 4096;
+/// Comment lines sent to every subscriber while nothing happens, so proxies
+/// keep streams open and clients notice a dead connection.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+/// The kind of the heartbeat, which carries no event.
+pub const HEARTBEAT_KIND: &str = "heartbeat";
 
 /// One event as SSE clients receive it. Stored events have an id; passing
 /// notices (e.g. "the cluster state moved") have none and are not replayed.
@@ -27,13 +37,42 @@ pub struct LiveEvent {
     pub kind: String,
     /// JSON text.
     pub data: String,
+    /// The event as a Server-Sent Events frame, written once for every subscriber.
+    #[serde(skip)]
+    pub frame: Bytes,
+}
+
+impl LiveEvent {
+    pub fn new(id: Option<i64>, kind: String, data: String) -> LiveEvent {
+        let mut frame = format!("event: {kind}\n");
+        // `data` is one line of JSON; a line break would start a new field, so each line gets its own.
+        for line in data.split('\n') {
+            frame.push_str("data: ");
+            frame.push_str(line.trim_end_matches('\r'));
+            frame.push('\n');
+        }
+        if let Some(id) = id {
+            frame.push_str(&format!("id: {id}\n"));
+        }
+        frame.push('\n');
+        LiveEvent { id, kind, data, frame: Bytes::from(frame) }
+    }
+
+    fn heartbeat() -> LiveEvent {
+        LiveEvent {
+            id: None,
+            kind: HEARTBEAT_KIND.to_owned(),
+            data: String::new(),
+            frame: Bytes::from_static(b":heartbeat\n\n"),
+        }
+    }
 }
 
 /// The fan-out point for live events.
 #[derive(Debug)]
 pub struct EventHub {
     db: Database,
-    sender: broadcast::Sender<LiveEvent>,
+    sender: broadcast::Sender<Arc<LiveEvent>>,
     wake: Notify,
 }
 
@@ -46,6 +85,7 @@ impl EventHub {
         let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
         let hub = Arc::new(EventHub { db, sender, wake: Notify::new() });
         tokio::spawn(relay(Arc::downgrade(&hub), last.unwrap_or(0)));
+        tokio::spawn(heartbeat(Arc::downgrade(&hub)));
         if let (Backend::Postgres, Some(url)) = (hub.db.backend, listen_url) {
             tokio::spawn(listen(Arc::downgrade(&hub), url));
         }
@@ -81,10 +121,10 @@ impl EventHub {
 
     /// Sends a notice that is not stored (and so not replayed).
     pub fn notice(&self, kind: &str, data: &serde_json::Value) {
-        let _ = self.sender.send(LiveEvent { id: None, kind: kind.to_owned(), data: data.to_string() });
+        let _ = self.sender.send(Arc::new(LiveEvent::new(None, kind.to_owned(), data.to_string())));
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
         self.sender.subscribe()
     }
 
@@ -110,7 +150,7 @@ impl EventHub {
                 .bind(limit)
                 .fetch_all(&self.db.pool)
                 .await?;
-        Ok(rows.into_iter().map(|(id, kind, data)| LiveEvent { id: Some(id), kind, data }).collect())
+        Ok(rows.into_iter().map(|(id, kind, data)| LiveEvent::new(Some(id), kind, data)).collect())
     }
 
     /// Deletes events older than [`RETENTION_MS`].
@@ -134,13 +174,26 @@ async fn relay(hub: std::sync::Weak<EventHub>, mut last: i64) {
             Ok(events) => {
                 for event in events {
                     last = event.id.unwrap_or(last);
-                    let _ = strong.sender.send(event);
+                    let _ = strong.sender.send(Arc::new(event));
                 }
             }
             Err(error) => {
                 tracing::warn!(error = &error as &dyn std::error::Error, "could not read new live events")
             }
         }
+    }
+}
+
+/// Sends the heartbeat to every subscriber each [`HEARTBEAT`], one frame for all.
+async fn heartbeat(hub: std::sync::Weak<EventHub>) {
+    let beat = Arc::new(LiveEvent::heartbeat());
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(hub) = hub.upgrade() else { return };
+        let _ = hub.sender.send(beat.clone());
     }
 }
 

@@ -311,7 +311,7 @@ impl Application {
             let services = services.clone();
             move || crate::alerts::detection::run(services.clone())
         }));
-        let state = AppState {
+        let state = AppState::new(crate::web::AppStateFields {
             leptos,
             db: db.clone(),
             accounts: accounts.clone(),
@@ -333,7 +333,7 @@ impl Application {
             public_origin: settings.public_url.as_ref().map(|url| url.origin().to_owned()),
             trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
             stop,
-        };
+        });
         Ok(Application {
             listener,
             router: router(state, sessions),

@@ -208,6 +208,39 @@ async fn answers_carry_an_etag_and_cache_control_and_revalidate_with_304() {
     }
 }
 
+#[tokio::test]
+async fn clients_that_take_gzip_get_the_same_document_compressed_with_its_own_etag() {
+    use std::io::Read;
+    let app = tests::spawn_app(tests::Backend::Sqlite).await;
+    let client = reqwest::Client::new();
+    for path in PUBLIC_ROUTES {
+        let plain = client.get(app.url(path)).send().await.unwrap();
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}: identity unless asked");
+        assert_eq!(plain.headers()["x-content-type-options"], "nosniff", "{path}");
+        let plain_etag = plain.headers()["etag"].to_str().unwrap().to_owned();
+        let plain_body = plain.bytes().await.unwrap();
+        let zipped = client.get(app.url(path)).header("accept-encoding", "br, gzip").send().await.unwrap();
+        assert_eq!(zipped.status(), 200, "{path}");
+        assert_eq!(zipped.headers()["content-encoding"], "gzip", "{path}");
+        assert_eq!(zipped.headers()["vary"], "accept-encoding", "{path}");
+        let etag = zipped.headers()["etag"].to_str().unwrap().to_owned();
+        assert_ne!(etag, plain_etag, "{path}: each representation has its own validator");
+        let mut body = Vec::new();
+        flate2::read::GzDecoder::new(&zipped.bytes().await.unwrap()[..]).read_to_end(&mut body).unwrap();
+        if etag.trim_end_matches("-gzip\"") == plain_etag.trim_end_matches('"') {
+            assert_eq!(body, plain_body, "{path}: the same snapshot, compressed");
+        }
+        let again = client
+            .get(app.url(path))
+            .header("accept-encoding", "gzip")
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert!(again.status() == 304 || again.headers()["etag"] != etag.as_str(), "{path}: revalidates");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_page_stays_up_while_the_cluster_api_is_down() {
     let drill = tests::TestDrill::start().await;

@@ -19,6 +19,8 @@ use app::domain::incident::{PublicStatus, Severity};
 use app::domain::incident_lifecycle::TimelineEvent;
 use app::domain::update::{Audience, Purpose};
 use app::live::LiveBackend;
+use axum::body::Bytes;
+use http::HeaderValue;
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -115,19 +117,35 @@ impl PublicData {
     }
 }
 
-/// One rendered document and its validator.
+/// One rendered document, compressed once, with its validators: everything
+/// a request for it needs, ready to be shared with the socket (no copy).
 #[derive(Clone, Debug)]
 pub struct Rendered {
-    pub body: Arc<String>,
-    pub etag: String,
-    pub content_type: &'static str,
+    pub body: Bytes,
+    /// The body gzip-compressed, for clients that accept it.
+    pub gzip: Bytes,
+    /// Strong validators of the two representations.
+    pub etag: HeaderValue,
+    pub gzip_etag: HeaderValue,
+    pub content_type: HeaderValue,
 }
 
 impl Rendered {
     fn new(body: String, content_type: &'static str) -> Rendered {
+        use std::io::Write;
         let digest = Sha256::digest(body.as_bytes());
-        let etag = format!("\"{}\"", digest.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>());
-        Rendered { body: Arc::new(body), etag, content_type }
+        let tag = digest.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>();
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        // Writing to memory cannot fail.
+        let gzip = encoder.write_all(body.as_bytes()).and_then(|()| encoder.finish()).unwrap_or_default();
+        let header = |text: String| HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("\"\""));
+        Rendered {
+            body: Bytes::from(body),
+            gzip: Bytes::from(gzip),
+            etag: header(format!("\"{tag}\"")),
+            gzip_etag: header(format!("\"{tag}-gzip\"")),
+            content_type: HeaderValue::from_static(content_type),
+        }
     }
 }
 
@@ -419,7 +437,7 @@ mod rebuild_tests {
     use crate::events::LiveEvent;
 
     fn event(kind: &str, data: &str) -> LiveEvent {
-        LiveEvent { id: Some(1), kind: kind.into(), data: data.into() }
+        LiveEvent::new(Some(1), kind.into(), data.into())
     }
 
     #[test]

@@ -2,34 +2,22 @@
 //! events carry their id; a client reconnecting with `Last-Event-ID` first
 //! gets every stored event after it, then the live ones, without gaps or
 //! repeats. A client too far behind gets a `reset` event and should reload.
+//! The frames are the hub's, written once and shared by every stream
+//! (heartbeats included), so a subscriber costs its connection and little more.
 
 use super::AppState;
 use super::extract::{Caller, Responder};
 use super::render::plain_error;
-use crate::events::LiveEvent;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{self, Stream, StreamExt};
-use http::{HeaderMap, StatusCode};
+use futures_util::stream::{self, StreamExt};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use std::convert::Infallible;
-use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
-/// Comment lines sent while nothing happens, so proxies keep the stream open
-/// and clients notice a dead connection.
-pub const HEARTBEAT: Duration = Duration::from_secs(10);
-
-fn to_sse(event: &LiveEvent) -> Event {
-    let sse = Event::default().event(&event.kind).data(&event.data);
-    match event.id {
-        Some(id) => sse.id(id.to_string()),
-        None => sse,
-    }
-}
-
-fn reset() -> Event {
-    Event::default().event("reset").data("{\"reason\":\"events were missed; reload\"}")
+fn reset() -> Bytes {
+    Bytes::from_static(b"event: reset\ndata: {\"reason\":\"events were missed; reload\"}\n\n")
 }
 
 pub async fn events(State(state): State<AppState>, _: Caller<Responder>, headers: HeaderMap) -> Response {
@@ -46,7 +34,7 @@ pub async fn events(State(state): State<AppState>, _: Caller<Responder>, headers
         Some(Some(id)) => match hub.since(id).await {
             Ok(Some(events)) => {
                 let last = events.last().and_then(|e| e.id).unwrap_or(id);
-                (events.iter().map(to_sse).collect(), Some(last))
+                (events.into_iter().map(|event| event.frame).collect(), Some(last))
             }
             Ok(None) => (vec![reset()], None),
             Err(error) => {
@@ -68,12 +56,12 @@ pub async fn events(State(state): State<AppState>, _: Caller<Responder>, headers
     .filter_map(move |event| {
         let out = match event {
             // Already sent from the backlog.
-            Some(LiveEvent { id: Some(id), .. }) if sent_up_to.is_some_and(|up_to| id <= up_to) => None,
+            Some(event) if event.id.is_some_and(|id| sent_up_to.is_some_and(|up_to| id <= up_to)) => None,
             Some(event) => {
                 if event.id.is_some() {
                     sent_up_to = event.id;
                 }
-                Some(to_sse(&event))
+                Some(event.frame.clone())
             }
             None => Some(reset()),
         };
@@ -84,7 +72,10 @@ pub async fn events(State(state): State<AppState>, _: Caller<Responder>, headers
     let stopping = async move {
         let _ = stop.wait_for(|stopping| *stopping).await;
     };
-    let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
-        Box::pin(stream::iter(backlog).chain(live).map(Ok).take_until(stopping));
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")).into_response()
+    let frames = stream::iter(backlog).chain(live).map(Ok::<_, Infallible>).take_until(stopping);
+    let mut response = Body::from_stream(frames).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }

@@ -61,18 +61,10 @@ pub async fn load_maintenance_overview() -> Result<Vec<WindowSummary>, ServerFnE
         .maintenance()
         .await
         .map_err(ServerFnError::new)?;
-    let week = 7 * 24 * 3600 * 1000;
-    let day = 24 * 3600 * 1000;
     Ok(list
         .windows
         .into_iter()
-        .filter(|line| {
-            let w = &line.window;
-            w.state.active()
-                || (w.state == crate::domain::maintenance::MaintenanceState::Scheduled
-                    && w.starts_at <= list.now + week)
-                || (line.failed > 0 && w.ended_at.is_some_and(|at| at >= list.now - day))
-        })
+        .filter(|line| crate::domain::maintenance::on_overview(&line.window, line.failed, list.now))
         .collect())
 }
 

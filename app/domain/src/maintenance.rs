@@ -327,6 +327,16 @@ pub fn overlay(healths: &mut [ComponentHealth], under: &[(String, String)]) {
     }
 }
 
+/// Whether a window belongs on the dashboard's and the briefing's overview at
+/// `now`: in progress or verifying, scheduled to start within a week, or
+/// ended within a day with `failed` planned actions that failed or were skipped.
+pub fn on_overview(window: &Window, failed: usize, now: i64) -> bool {
+    const DAY: i64 = 24 * 3600 * 1000;
+    window.state.active()
+        || (window.state == MaintenanceState::Scheduled && window.starts_at <= now + 7 * DAY)
+        || (failed > 0 && window.ended_at.is_some_and(|at| at >= now - DAY))
+}
+
 /// How a window reads in one line, for the log, feeds and calendars.
 pub fn summary_line(title: &str, starts_at: i64, ends_at: i64) -> String {
     format!("{title}: {} to {}", crate::calendar::date_time(starts_at), crate::calendar::date_time(ends_at))
@@ -335,6 +345,34 @@ pub fn summary_line(title: &str, starts_at: i64, ends_at: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_overview_shows_active_windows_the_coming_week_and_yesterdays_failures() {
+        const DAY: i64 = 24 * 3600 * 1000;
+        let now = 100 * DAY;
+        let window = |state, starts_at, ended_at| Window {
+            id: 1,
+            title: "Node work".into(),
+            description: String::new(),
+            starts_at,
+            ends_at: starts_at + 3600 * 1000,
+            state,
+            components: vec![],
+            created_by: "a@example.com".into(),
+            created_at: 0,
+            updated_at: 0,
+            started_at: None,
+            ended_at,
+        };
+        use MaintenanceState::*;
+        assert!(on_overview(&window(InProgress, now - DAY, None), 0, now));
+        assert!(on_overview(&window(Verifying, now - DAY, None), 0, now));
+        assert!(on_overview(&window(Scheduled, now + 6 * DAY, None), 0, now));
+        assert!(!on_overview(&window(Scheduled, now + 8 * DAY, None), 0, now), "more than a week away");
+        assert!(on_overview(&window(Completed, now - DAY, Some(now - DAY / 2)), 1, now), "a failure today");
+        assert!(!on_overview(&window(Completed, now - DAY, Some(now - DAY / 2)), 0, now), "went well");
+        assert!(!on_overview(&window(Completed, now - 3 * DAY, Some(now - 2 * DAY)), 1, now), "long ago");
+    }
     use crate::action::ActionForm;
     use crate::incident_lifecycle::Person;
 

@@ -539,7 +539,7 @@ impl Actions {
                     ActionSpec::IsolatePod { namespace, name }
                     | ActionSpec::ReleasePod { namespace, name, .. }
                     | ActionSpec::DeletePod { namespace, name } => workloads.iter().any(|w| {
-                        state.pods_of(w).iter().any(|p| &p.namespace == namespace && &p.name == name)
+                        state.pods_of(w).iter().any(|p| *p.namespace == **namespace && *p.name == **name)
                     }),
                     ActionSpec::IsolateNamespace { namespace }
                     | ActionSpec::DeletePolicy { namespace, .. } => &definition.namespace == namespace,

@@ -1,6 +1,13 @@
 //! The in-memory copy of the cluster: only what the health rules and pages
 //! read, so memory grows slowly with the cluster (no `managedFields`, specs or
 //! annotations). Watchers write it; the health engine and pages read it.
+//!
+//! Pods are most of it (150,000 at Kubernetes' documented limit), so they are
+//! kept compact: the text that repeats across pods (namespaces, node names,
+//! owners, waiting and termination reasons) is stored once and shared
+//! ([`Interner`]), pods are indexed by namespace then name without copying
+//! either, and a relist is built straight into new tables ([`Relist`])
+//! instead of a list of every object first.
 
 use app::domain::control_plane::ControlPlaneChecks;
 use app::domain::health::{NodeObservation, PodObservation, PodPhase, WorkloadObservation};
@@ -10,6 +17,7 @@ use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 /// Warning events kept for the cluster page, newest last.
 pub const MAX_WARNINGS: usize = 200;
@@ -52,6 +60,47 @@ impl Kind {
 
 /// `namespace/name`.
 pub type ObjectKey = (String, String);
+
+/// Text shared by many objects; each distinct value is stored once.
+pub type Shared = Arc<str>;
+
+/// The distinct values of shared text, and of owners.
+#[derive(Clone, Debug, Default)]
+pub struct Interner {
+    texts: HashSet<Shared>,
+    owners: HashSet<Arc<Owner>>,
+}
+
+impl Interner {
+    pub fn text(&mut self, text: &str) -> Shared {
+        if let Some(shared) = self.texts.get(text) {
+            return shared.clone();
+        }
+        let shared: Shared = Arc::from(text);
+        self.texts.insert(shared.clone());
+        shared
+    }
+
+    fn owner(&mut self, owner: Owner) -> Arc<Owner> {
+        if let Some(shared) = self.owners.get(&owner) {
+            return shared.clone();
+        }
+        let owner = Owner {
+            namespace: self.text(&owner.namespace),
+            kind: self.text(&owner.kind),
+            name: self.text(&owner.name),
+        };
+        let shared = Arc::new(owner);
+        self.owners.insert(shared.clone());
+        shared
+    }
+
+    /// Forgets the values no object holds any more.
+    fn prune(&mut self) {
+        self.owners.retain(|owner| Arc::strong_count(owner) > 1);
+        self.texts.retain(|text| Arc::strong_count(text) > 1);
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodeInfo {
@@ -99,26 +148,45 @@ pub struct WorkloadInfo {
 /// Who controls a pod, as far as the health rules care.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Owner {
-    pub namespace: String,
-    pub kind: String,
-    pub name: String,
+    pub namespace: Shared,
+    pub kind: Shared,
+    pub name: Shared,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PodInfo {
-    pub namespace: String,
-    pub name: String,
-    pub node: Option<String>,
-    pub owner: Option<Owner>,
+    pub namespace: Shared,
+    pub name: Shared,
+    pub node: Option<Shared>,
+    pub owner: Option<Arc<Owner>>,
     /// The `component` label of static control-plane pods.
-    pub component: Option<String>,
+    pub component: Option<Shared>,
     pub phase: PodPhase,
     pub ready: bool,
     pub restarts: u32,
-    pub waiting_reason: Option<String>,
-    pub last_termination_reason: Option<String>,
+    pub waiting_reason: Option<Shared>,
+    pub last_termination_reason: Option<Shared>,
     /// Creation time, milliseconds since the Unix epoch.
     pub created: i64,
+}
+
+impl PodInfo {
+    /// The same pod with its repeated text taken from `interner`.
+    fn shared(self, interner: &mut Interner) -> PodInfo {
+        let mut text = |t: Option<Shared>| t.map(|t| interner.text(&t));
+        let (node, component) = (text(self.node), text(self.component));
+        let (waiting_reason, last_termination_reason) =
+            (text(self.waiting_reason), text(self.last_termination_reason));
+        PodInfo {
+            namespace: interner.text(&self.namespace),
+            owner: self.owner.map(|owner| interner.owner(Arc::unwrap_or_clone(owner))),
+            node,
+            component,
+            waiting_reason,
+            last_termination_reason,
+            ..self
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -153,30 +221,61 @@ pub enum Slim {
     Skip,
 }
 
+/// Pods by namespace, then by name (the name shared with the pod).
+type Pods = HashMap<Shared, HashMap<Shared, PodInfo>>;
+
 /// The slim cluster state.
 #[derive(Debug, Default)]
 pub struct ClusterState {
     pub nodes: BTreeMap<String, NodeInfo>,
-    pods: HashMap<ObjectKey, PodInfo>,
-    pods_by_owner: HashMap<Owner, HashSet<String>>,
+    pods: Pods,
+    pod_count: usize,
+    pods_by_owner: HashMap<Arc<Owner>, HashSet<Shared>>,
     pub workloads: BTreeMap<(WorkloadKind, String, String), WorkloadInfo>,
     replicasets: HashMap<ObjectKey, ReplicaSetInfo>,
     replicasets_by_deployment: HashMap<ObjectKey, HashSet<String>>,
     pub warnings: VecDeque<WarningEvent>,
     pub checks: ControlPlaneChecks,
     pub synced: HashSet<Kind>,
+    interner: Interner,
+}
+
+/// A relist of one kind under way: built into tables of its own, then
+/// swapped in whole ([`ClusterState::adopt`]), so readers never see half a list.
+#[derive(Debug)]
+pub struct Relist {
+    kind: Kind,
+    tables: ClusterState,
+    warnings: Vec<WarningEvent>,
+}
+
+impl Relist {
+    pub fn apply(&mut self, object: Slim) {
+        match object {
+            Slim::Warning(event) => self.warnings.push(event),
+            other => self.tables.apply(other),
+        }
+    }
 }
 
 impl ClusterState {
     pub fn pod_count(&self) -> usize {
-        self.pods.len()
+        self.pod_count
+    }
+
+    fn all_pods(&self) -> impl Iterator<Item = &PodInfo> {
+        self.pods.values().flat_map(HashMap::values)
+    }
+
+    fn pod(&self, namespace: &str, name: &str) -> Option<&PodInfo> {
+        self.pods.get(namespace)?.get(name)
     }
 
     pub fn pods_on(&self) -> HashMap<&str, usize> {
         let mut counts = HashMap::new();
-        for pod in self.pods.values() {
+        for pod in self.all_pods() {
             if let Some(node) = &pod.node {
-                *counts.entry(node.as_str()).or_insert(0) += 1;
+                *counts.entry(&**node).or_insert(0) += 1;
             }
         }
         counts
@@ -194,10 +293,12 @@ impl ClusterState {
             }
             Slim::Pod(pod) => {
                 self.remove_pod(&pod.namespace, &pod.name);
+                let pod = pod.shared(&mut self.interner);
                 if let Some(owner) = &pod.owner {
                     self.pods_by_owner.entry(owner.clone()).or_default().insert(pod.name.clone());
                 }
-                self.pods.insert((pod.namespace.clone(), pod.name.clone()), pod);
+                self.pods.entry(pod.namespace.clone()).or_default().insert(pod.name.clone(), pod);
+                self.pod_count += 1;
             }
             Slim::Workload(workload) => {
                 self.workloads
@@ -239,17 +340,37 @@ impl ClusterState {
         }
     }
 
-    /// Replaces every object of `kind` after a (re)list.
-    pub fn replace_all(&mut self, kind: Kind, objects: Vec<Slim>) {
+    /// Starts a relist of `kind`: objects go into tables of their own, which
+    /// share this state's text ([`Interner`]) and replace it on [`ClusterState::adopt`].
+    pub fn relist(&self, kind: Kind) -> Relist {
+        let tables = ClusterState { interner: self.interner.clone(), ..ClusterState::default() };
+        Relist { kind, tables, warnings: Vec::new() }
+    }
+
+    /// Replaces every object of a relist's kind with what it listed.
+    pub fn adopt(&mut self, relist: Relist) {
+        let Relist { kind, tables, mut warnings } = relist;
+        let ClusterState {
+            nodes,
+            pods,
+            pod_count,
+            pods_by_owner,
+            workloads,
+            replicasets,
+            replicasets_by_deployment,
+            interner,
+            ..
+        } = tables;
         match kind {
-            Kind::Node => self.nodes.clear(),
+            Kind::Node => self.nodes = nodes,
             Kind::Pod => {
-                self.pods.clear();
-                self.pods_by_owner.clear();
+                self.pods = pods;
+                self.pod_count = pod_count;
+                self.pods_by_owner = pods_by_owner;
             }
             Kind::ReplicaSet => {
-                self.replicasets.clear();
-                self.replicasets_by_deployment.clear();
+                self.replicasets = replicasets;
+                self.replicasets_by_deployment = replicasets_by_deployment;
             }
             Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet => {
                 let workload_kind = match kind {
@@ -258,27 +379,42 @@ impl ClusterState {
                     _ => WorkloadKind::DaemonSet,
                 };
                 self.workloads.retain(|(k, _, _), _| *k != workload_kind);
+                self.workloads.extend(workloads);
             }
-            Kind::Event => self.warnings.clear(),
-        }
-        let mut warnings: Vec<Slim> = Vec::new();
-        for object in objects {
-            match object {
-                Slim::Warning(_) => warnings.push(object),
-                other => self.apply(other),
+            Kind::Event => {
+                self.warnings.clear();
+                // Oldest first, so the newest stay within the bound.
+                warnings.sort_by_key(|w| w.last_seen);
+                for warning in warnings {
+                    self.apply(Slim::Warning(warning));
+                }
             }
         }
-        // Oldest first, so the newest stay within the bound.
-        warnings.sort_by_key(|w| if let Slim::Warning(e) = w { e.last_seen } else { 0 });
-        for warning in warnings {
-            self.apply(warning);
-        }
+        // The relist's text joins this state's (equal values keep this state's copy);
+        // what no object holds any more goes.
+        self.interner.texts.extend(interner.texts);
+        self.interner.owners.extend(interner.owners);
+        self.interner.prune();
         self.synced.insert(kind);
     }
 
+    /// Replaces every object of `kind` after a (re)list.
+    pub fn replace_all(&mut self, kind: Kind, objects: Vec<Slim>) {
+        let mut relist = self.relist(kind);
+        for object in objects {
+            relist.apply(object);
+        }
+        self.adopt(relist);
+    }
+
     fn remove_pod(&mut self, namespace: &str, name: &str) {
-        if let Some(old) = self.pods.remove(&(namespace.to_owned(), name.to_owned()))
-            && let Some(owner) = old.owner
+        let Some(in_namespace) = self.pods.get_mut(namespace) else { return };
+        let Some(old) = in_namespace.remove(name) else { return };
+        self.pod_count -= 1;
+        if in_namespace.is_empty() {
+            self.pods.remove(namespace);
+        }
+        if let Some(owner) = old.owner
             && let Some(set) = self.pods_by_owner.get_mut(&owner)
         {
             set.remove(name);
@@ -305,31 +441,27 @@ impl ClusterState {
 
     /// The pods of a workload: through its ReplicaSets for a Deployment.
     pub fn pods_of(&self, workload: &WorkloadInfo) -> Vec<&PodInfo> {
+        let namespace: Shared = Arc::from(workload.namespace.as_str());
+        let owner = |kind: &str, name: &str| Owner {
+            namespace: namespace.clone(),
+            kind: Arc::from(kind),
+            name: Arc::from(name),
+        };
         let owners: Vec<Owner> = match workload.kind {
             WorkloadKind::Deployment => self
                 .replicasets_by_deployment
                 .get(&(workload.namespace.clone(), workload.name.clone()))
                 .into_iter()
                 .flatten()
-                .map(|rs| Owner {
-                    namespace: workload.namespace.clone(),
-                    kind: "ReplicaSet".into(),
-                    name: rs.clone(),
-                })
+                .map(|rs| owner("ReplicaSet", rs))
                 .collect(),
-            WorkloadKind::StatefulSet | WorkloadKind::DaemonSet => vec![Owner {
-                namespace: workload.namespace.clone(),
-                kind: if workload.kind == WorkloadKind::StatefulSet { "StatefulSet" } else { "DaemonSet" }
-                    .into(),
-                name: workload.name.clone(),
-            }],
+            WorkloadKind::StatefulSet => vec![owner("StatefulSet", &workload.name)],
+            WorkloadKind::DaemonSet => vec![owner("DaemonSet", &workload.name)],
         };
         let mut pods: Vec<&PodInfo> = owners
             .iter()
-            .filter_map(|owner| self.pods_by_owner.get(owner).map(|names| (owner, names)))
-            .flat_map(|(owner, names)| {
-                names.iter().filter_map(move |name| self.pods.get(&(owner.namespace.clone(), name.clone())))
-            })
+            .filter_map(|owner| self.pods_by_owner.get(owner))
+            .flat_map(|names| names.iter().filter_map(|name| self.pod(&workload.namespace, name)))
             .collect();
         pods.sort_by(|a, b| a.name.cmp(&b.name));
         pods
@@ -342,10 +474,10 @@ impl ClusterState {
 
     /// The workload a pod belongs to: through its ReplicaSet for a Deployment.
     pub fn workload_of_pod(&self, namespace: &str, pod: &str) -> Option<&WorkloadInfo> {
-        let owner = self.pods.get(&(namespace.to_owned(), pod.to_owned()))?.owner.as_ref()?;
-        match owner.kind.as_str() {
+        let owner = self.pod(namespace, pod)?.owner.as_ref()?;
+        match &*owner.kind {
             "ReplicaSet" => {
-                let rs = self.replicasets.get(&(namespace.to_owned(), owner.name.clone()))?;
+                let rs = self.replicasets.get(&(namespace.to_owned(), owner.name.to_string()))?;
                 self.workload(WorkloadKind::Deployment, namespace, rs.deployment.as_deref()?)
             }
             "StatefulSet" => self.workload(WorkloadKind::StatefulSet, namespace, &owner.name),
@@ -372,16 +504,16 @@ impl ClusterState {
     fn observe_pod(&self, pod: &PodInfo, now: i64) -> PodObservation {
         let unready_node = pod
             .node
-            .as_ref()
-            .filter(|n| self.nodes.get(n.as_str()).is_some_and(|node| node.ready != Some(true)))
-            .cloned();
+            .as_deref()
+            .filter(|n| self.nodes.get(*n).is_some_and(|node| node.ready != Some(true)))
+            .map(str::to_owned);
         PodObservation {
-            name: pod.name.clone(),
+            name: pod.name.to_string(),
             phase: pod.phase,
             ready: pod.ready,
             restarts: pod.restarts,
-            waiting_reason: pod.waiting_reason.clone(),
-            last_termination_reason: pod.last_termination_reason.clone(),
+            waiting_reason: pod.waiting_reason.as_deref().map(str::to_owned),
+            last_termination_reason: pod.last_termination_reason.as_deref().map(str::to_owned),
             age_secs: ((now - pod.created).max(0) / 1000) as u64,
             unready_node,
         }
@@ -423,8 +555,10 @@ impl app::domain::component_health::ClusterView for View<'_> {
         let mut pods: Vec<PodObservation> = self
             .state
             .pods
-            .values()
-            .filter(|p| p.namespace == "kube-system" && p.component.as_deref() == Some(component))
+            .get("kube-system")
+            .into_iter()
+            .flat_map(HashMap::values)
+            .filter(|p| p.component.as_deref() == Some(component))
             .map(|p| self.state.observe_pod(p, self.now))
             .collect();
         pods.sort_by(|a, b| a.name.cmp(&b.name));
@@ -500,7 +634,7 @@ impl ToSlim for Node {
 impl ToSlim for Pod {
     fn to_slim(&self) -> Slim {
         let meta = &self.metadata;
-        let namespace = meta.namespace.clone().unwrap_or_default();
+        let namespace: Shared = Arc::from(meta.namespace.as_deref().unwrap_or_default());
         let status = self.status.as_ref();
         let containers = status.and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
         let phase = match status.and_then(|s| s.phase.as_deref()) {
@@ -515,22 +649,24 @@ impl ToSlim for Pod {
             .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
             .is_some_and(|c| c.status == "True");
         Slim::Pod(PodInfo {
-            owner: controller(meta).map(|(kind, name)| Owner { namespace: namespace.clone(), kind, name }),
+            owner: controller(meta).map(|(kind, name)| {
+                Arc::new(Owner { namespace: namespace.clone(), kind: kind.into(), name: name.into() })
+            }),
             namespace,
-            name: meta.name.clone().unwrap_or_default(),
-            node: self.spec.as_ref().and_then(|s| s.node_name.clone()),
-            component: meta.labels.as_ref().and_then(|l| l.get("component")).cloned(),
+            name: Arc::from(meta.name.as_deref().unwrap_or_default()),
+            node: self.spec.as_ref().and_then(|s| s.node_name.as_deref()).map(Arc::from),
+            component: meta.labels.as_ref().and_then(|l| l.get("component")).map(|c| Arc::from(c.as_str())),
             phase,
             ready,
             restarts: containers.iter().map(|c| c.restart_count.max(0) as u32).sum(),
             waiting_reason: containers
                 .iter()
-                .filter_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone())
-                .next(),
+                .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.as_deref())
+                .map(Arc::from),
             last_termination_reason: containers
                 .iter()
-                .filter_map(|c| c.last_state.as_ref()?.terminated.as_ref()?.reason.clone())
-                .next(),
+                .find_map(|c| c.last_state.as_ref()?.terminated.as_ref()?.reason.as_deref())
+                .map(Arc::from),
             created: millis(meta.creation_timestamp.as_ref()),
         })
     }
@@ -649,10 +785,8 @@ mod tests {
             namespace: "shop".into(),
             name: name.into(),
             node: Some(node.into()),
-            owner: owner.map(|(kind, name)| Owner {
-                namespace: "shop".into(),
-                kind: kind.into(),
-                name: name.into(),
+            owner: owner.map(|(kind, name)| {
+                Arc::new(Owner { namespace: "shop".into(), kind: kind.into(), name: name.into() })
             }),
             component: None,
             phase: PodPhase::Running,
@@ -712,7 +846,7 @@ mod tests {
     fn a_deployment_finds_its_pods_through_its_replicasets() {
         let state = state();
         let workload = state.workloads.values().next().unwrap();
-        let names: Vec<&str> = state.pods_of(workload).iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<&str> = state.pods_of(workload).iter().map(|p| &*p.name).collect();
         assert_eq!(names, ["checkout-abc-1", "checkout-abc-2"]);
     }
 
@@ -738,8 +872,26 @@ mod tests {
             vec![pod("checkout-abc-9", Some(("ReplicaSet", "checkout-abc")), "w", false)],
         );
         assert_eq!(state.pod_count(), 1);
-        assert_eq!(state.pods_of(&workload)[0].name, "checkout-abc-9");
+        assert_eq!(&*state.pods_of(&workload)[0].name, "checkout-abc-9");
         assert!(state.synced.contains(&Kind::Pod));
+    }
+
+    #[test]
+    fn repeated_text_is_stored_once_and_forgotten_when_no_pod_holds_it() {
+        let mut state = state();
+        let pods = state
+            .pods_of(&state.workloads.values().next().unwrap().clone())
+            .into_iter()
+            .cloned()
+            .collect::<Vec<_>>();
+        assert!(Arc::ptr_eq(&pods[0].namespace, &pods[1].namespace), "one namespace string");
+        assert!(Arc::ptr_eq(pods[0].owner.as_ref().unwrap(), pods[1].owner.as_ref().unwrap()), "one owner");
+        drop(pods);
+        state.replace_all(Kind::Pod, vec![pod("other", None, "worker-9", true)]);
+        assert!(state.interner.texts.contains("worker-9"));
+        assert!(!state.interner.texts.contains("worker-2"), "no pod is on worker-2 any more");
+        assert!(state.interner.owners.is_empty());
+        assert_eq!(state.pod_count(), 1);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! and a probe of `/livez` and `/readyz` every second that also tells whether
 //! the API can be reached at all.
 
-use super::state::{ClusterState, Kind, Slim, ToSlim};
+use super::state::{ClusterState, Kind, Relist, ToSlim};
 use app::domain::connection::Connection;
 use app::domain::control_plane::CheckReport;
 use futures_util::StreamExt;
@@ -89,8 +89,8 @@ pub fn spawn(client: kube::Client, live: Arc<Live>) -> Watchers {
     Watchers { tasks }
 }
 
-/// Keeps one kind current. A relist is buffered and swapped in whole, so
-/// readers never see half a list.
+/// Keeps one kind current. A relist is built into tables of its own and
+/// swapped in whole, so readers never see half a list.
 async fn watch_kind<K>(api: Api<K>, kind: Kind, live: Arc<Live>)
 where
     K: kube::Resource + ToSlim + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
@@ -98,7 +98,7 @@ where
     let config = watcher::Config::default().page_size(500);
     let stream = watcher::watcher(api, config).backoff(ShortBackoff::default());
     futures_util::pin_mut!(stream);
-    let mut buffer: Vec<Slim> = Vec::new();
+    let mut relist: Option<Relist> = None;
     let mut failing = false;
     while let Some(event) = stream.next().await {
         let event = match event {
@@ -120,14 +120,22 @@ where
             failing = false;
         }
         match event {
-            WatchEvent::Init => buffer.clear(),
-            WatchEvent::InitApply(object) => buffer.push(object.to_slim()),
-            WatchEvent::InitDone => live.write().replace_all(kind, std::mem::take(&mut buffer)),
+            WatchEvent::Init => relist = Some(live.read().relist(kind)),
+            WatchEvent::InitApply(object) => {
+                if let Some(relist) = relist.as_mut() {
+                    relist.apply(object.to_slim());
+                }
+            }
+            WatchEvent::InitDone => {
+                if let Some(relist) = relist.take() {
+                    live.write().adopt(relist);
+                }
+            }
             WatchEvent::Apply(object) => live.write().apply(object.to_slim()),
             WatchEvent::Delete(object) => live.write().delete(&object.to_slim()),
         }
-        // While a relist is being buffered, nothing visible has changed yet.
-        if buffer.is_empty() {
+        // While a relist is being built, nothing visible has changed yet.
+        if relist.is_none() {
             live.changed.notify_one();
         }
     }

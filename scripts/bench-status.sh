@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Status page benchmark: wrk on loopback, 256 connections, 30 s each, against
-# Wheelhouse's /status and /api/v2/summary.json, and nginx serving a static
-# copy of the same /status HTML as the reference. Prints requests per second,
-# p99 latency and errors. Run: scripts/bench-status.sh [SECONDS]
+# Status page benchmark: wrk on loopback (2 threads, 256 connections) against
+# Wheelhouse's /status and nginx serving a static copy of the same /status
+# HTML as the reference, interleaved RUNS times (nginx's own rate varies from
+# run to run here), then /api/v2/summary.json once. Prints requests per
+# second, p99 latency and errors of each run, and the median ratio of
+# Wheelhouse's rate to nginx's.
+# Run: scripts/bench-status.sh [SECONDS] [RUNS]   (defaults: 20 s, 3 runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds="${1:-30}"
+seconds="${1:-20}"
+runs="${2:-3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/wheelhouse-target}"
 
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
@@ -68,10 +72,18 @@ run() {
   rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
   p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
   errors="$(awk '/Socket errors|Non-2xx/ {print}' <<<"$out" | tr '\n' ' ')"
-  printf '  %-34s %10s req/s   p99 %-9s errors: %s\n' "$name" "$rps" "$p99" "${errors:-none}"
+  printf '  %-34s %10s req/s   p99 %-9s errors: %s\n' "$name" "$rps" "$p99" "${errors:-none}" >&2
+  echo "$rps"
 }
 
-echo "==> wrk, 256 connections, ${seconds} s each (2 cores shared by wrk and the server)"
-run "nginx, static copy of /status" "http://127.0.0.1:$nginx_port/status"
-run "wheelhouse /status" "$base/status"
-run "wheelhouse /api/v2/summary.json" "$base/api/v2/summary.json"
+echo "==> wrk -t2 -c256, ${seconds} s each, ${runs} interleaved runs (2 cores shared by wrk and the server)"
+ratios=()
+for i in $(seq 1 "$runs"); do
+  echo "  run $i:"
+  nginx_rps="$(run "nginx, static copy of /status" "http://127.0.0.1:$nginx_port/status")"
+  wh_rps="$(run "wheelhouse /status" "$base/status")"
+  ratios+=("$(python3 -c "print(f'{$wh_rps / $nginx_rps:.2f}')")")
+done
+run "wheelhouse /api/v2/summary.json" "$base/api/v2/summary.json" >/dev/null
+median="$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+echo "  wheelhouse /status : nginx, per run: ${ratios[*]}; median ratio $median"

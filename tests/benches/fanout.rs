@@ -70,15 +70,6 @@ async fn serve() -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// One client: opens the stream, says when its headers arrived, then answers
 /// the moment (µs since the epoch) its copy of the event arrived.
 async fn client(
@@ -112,7 +103,7 @@ async fn client(
 
 async fn measure(clients: usize) -> anyhow::Result<()> {
     println!("fan-out benchmark: one drill fault to {clients} open /api/v1/events clients");
-    let mut child = Child(
+    let mut child = tests::KillOnDrop(
         Command::new(std::env::current_exe()?)
             .env(CHILD, "1")
             .stdin(Stdio::piped())

@@ -55,20 +55,10 @@ async fn serve_drill(nodes: usize, pods: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Kills the drill child when the benchmark ends, however it ends.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 async fn measure(nodes: usize, pods: usize) -> anyhow::Result<()> {
     println!("scale benchmark: Wheelhouse watching a drill cluster of {nodes} nodes and {pods} pods");
     let loading = Instant::now();
-    let mut child = Child(
+    let mut child = tests::KillOnDrop(
         Command::new(std::env::current_exe()?)
             .args([nodes.to_string(), pods.to_string()])
             .env(CHILD, "1")

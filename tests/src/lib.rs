@@ -482,6 +482,17 @@ impl Drop for TestDrill {
     }
 }
 
+/// A child process killed (and reaped) when this is dropped, however the
+/// benchmark or test that started it ends.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A program the tests start (Alertmanager, Prometheus), stopped when dropped.
 pub struct Daemon {
     pub name: &'static str,

@@ -235,6 +235,39 @@ fn from_row((id, audience, format, url, created_by, secret): Row) -> Option<Webh
     })
 }
 
+/// What a delivery to queue is for: an incident's update, or a maintenance window's notice.
+struct Queued {
+    webhook: i64,
+    event_id: i64,
+    incident_id: i64,
+    window_id: Option<i64>,
+}
+
+impl Queued {
+    /// Puts the delivery in the outbox, due now, with a delivery id of its own.
+    async fn insert(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        body: &Value,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO webhook_outbox (delivery_id, webhook_id, event_id, incident_id, window_id, body, attempts, \
+             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)",
+        )
+        .bind(format!("dlv_{}", crate::accounts::generate_secret(24)))
+        .bind(self.webhook)
+        .bind(self.event_id)
+        .bind(self.incident_id)
+        .bind(self.window_id)
+        .bind(body.to_string())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
 /// One queued delivery.
 #[derive(sqlx::FromRow)]
 struct OutboxRow {
@@ -429,21 +462,20 @@ impl Webhooks {
             }
             for hook in hooks.iter().filter(|h| h.audience == audience) {
                 let Some(body) = payload(hook.format, incident_id, title, entry) else { continue };
-                sqlx::query(
-                    "INSERT INTO webhook_outbox (delivery_id, webhook_id, event_id, incident_id, body, attempts, \
-                     next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
-                )
-                .bind(format!("dlv_{}", crate::accounts::generate_secret(24)))
-                .bind(hook.id)
-                .bind(entry.id)
-                .bind(incident_id)
-                .bind(body.to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                let about = Queued { webhook: hook.id, event_id: entry.id, incident_id, window_id: None };
+                about.insert(&mut tx, &body, now).await?;
                 queued += 1;
             }
         }
+        self.committed(tx, queued).await
+    }
+
+    /// Commits queued deliveries and wakes the worker for them.
+    async fn committed(
+        &self,
+        tx: sqlx::Transaction<'static, sqlx::Any>,
+        queued: usize,
+    ) -> Result<usize, WebhookError> {
         tx.commit().await?;
         if queued > 0 {
             self.wake.notify_one();
@@ -489,25 +521,16 @@ impl Webhooks {
         let mut queued = 0;
         let mut tx = self.db.pool.begin().await?;
         for hook in hooks.iter().filter(|h| h.audience == Audience::Internal) {
-            sqlx::query(
-                "INSERT INTO webhook_outbox (delivery_id, webhook_id, event_id, incident_id, window_id, body, attempts, \
-                 next_attempt_at, created_at) VALUES ($1, $2, $3, 0, $4, $5, 0, $6, $6)",
-            )
-            .bind(format!("dlv_{}", crate::accounts::generate_secret(24)))
-            .bind(hook.id)
-            .bind(notice.action_id)
-            .bind(notice.window_id)
-            .bind(maintenance_payload(hook.format, notice).to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            let about = Queued {
+                webhook: hook.id,
+                event_id: notice.action_id,
+                incident_id: 0,
+                window_id: Some(notice.window_id),
+            };
+            about.insert(&mut tx, &maintenance_payload(hook.format, notice), now).await?;
             queued += 1;
         }
-        tx.commit().await?;
-        if queued > 0 {
-            self.wake.notify_one();
-        }
-        Ok(queued)
+        self.committed(tx, queued).await
     }
 
     /// Delivers from the outbox until the process ends: due deliveries as

@@ -6,6 +6,7 @@
 pub mod engine;
 pub mod state;
 pub mod watch;
+pub mod watched;
 
 use crate::config::{ClusterMode, Settings};
 use crate::drill::serve::DrillServer;

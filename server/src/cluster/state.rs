@@ -13,7 +13,7 @@ use app::domain::control_plane::ControlPlaneChecks;
 use app::domain::health::{NodeObservation, PodObservation, PodPhase, WorkloadObservation};
 use app::domain::label_selector::LabelSelector;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::core::v1::{Event, Node};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -631,7 +631,7 @@ impl ToSlim for Node {
     }
 }
 
-impl ToSlim for Pod {
+impl ToSlim for super::watched::WatchedPod {
     fn to_slim(&self) -> Slim {
         let meta = &self.metadata;
         let namespace: Shared = Arc::from(meta.namespace.as_deref().unwrap_or_default());
@@ -658,7 +658,7 @@ impl ToSlim for Pod {
             component: meta.labels.as_ref().and_then(|l| l.get("component")).map(|c| Arc::from(c.as_str())),
             phase,
             ready,
-            restarts: containers.iter().map(|c| c.restart_count.max(0) as u32).sum(),
+            restarts: containers.iter().map(|c| c.restart_count.unwrap_or(0).max(0) as u32).sum(),
             waiting_reason: containers
                 .iter()
                 .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.as_deref())

@@ -8,7 +8,7 @@ use app::domain::connection::Connection;
 use app::domain::control_plane::CheckReport;
 use futures_util::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::core::v1::{Event, Node};
 use kube::Api;
 use kube::runtime::watcher::{self, Event as WatchEvent};
 use kube::runtime::{WatchStreamExt, utils::Backoff};
@@ -78,7 +78,12 @@ impl Drop for Watchers {
 pub fn spawn(client: kube::Client, live: Arc<Live>) -> Watchers {
     let tasks = vec![
         tokio::spawn(watch_kind(Api::<Node>::all(client.clone()), Kind::Node, live.clone())),
-        tokio::spawn(watch_kind(Api::<Pod>::all(client.clone()), Kind::Pod, live.clone())),
+        // Pods are read slim: only what the health rules need is deserialised.
+        tokio::spawn(watch_kind(
+            Api::<super::watched::WatchedPod>::all(client.clone()),
+            Kind::Pod,
+            live.clone(),
+        )),
         tokio::spawn(watch_kind(Api::<Deployment>::all(client.clone()), Kind::Deployment, live.clone())),
         tokio::spawn(watch_kind(Api::<ReplicaSet>::all(client.clone()), Kind::ReplicaSet, live.clone())),
         tokio::spawn(watch_kind(Api::<StatefulSet>::all(client.clone()), Kind::StatefulSet, live.clone())),

@@ -17,16 +17,9 @@ all=(status drill scale fanout detection actions alerts evidence insights sign_i
 wanted=("$@")
 [ "${#wanted[@]}" -gt 0 ] || wanted=("${all[@]}")
 
-# What some benchmarks drive: wrk and nginx, aiosmtpd, PostgreSQL.
-if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
-  say "installing wrk and nginx (Debian packages)"
-  apt-get install -y -qq wrk nginx-light >/dev/null
-fi
-python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
-if ! pg_isready -q -h 127.0.0.1 -p 5432; then
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
-  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
-fi
+# What some benchmarks drive: aiosmtpd, PostgreSQL (bench-status.sh installs wrk and nginx).
+ensure_aiosmtpd
+ensure_postgres
 
 say "building every benchmark and the release server once"
 # Package by package, as they are run below: a workspace-wide build would

@@ -32,3 +32,22 @@ if ! [ -x "$WHEELHOUSE_TOOLS/node_modules/.bin/wasm-opt" ]; then
   say "installing wasm-opt (npm binaryen 132)"
   npm install --silent --no-audit --no-fund --prefix "$WHEELHOUSE_TOOLS" binaryen@132.0.0
 fi
+
+# Helpers for the scripts that run tests and benchmarks (called, not run here).
+
+# A real SMTP server for the subscriber tests and benchmark: aiosmtpd from PyPI.
+ensure_aiosmtpd() {
+  if ! python3 -c "import aiosmtpd" 2>/dev/null; then
+    say "installing aiosmtpd (PyPI)"
+    python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+  fi
+}
+
+# PostgreSQL on 127.0.0.1:5432, started if it is not running; waits up to 30 s for it.
+ensure_postgres() {
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    say "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+}

@@ -19,17 +19,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# A real SMTP server for the subscriber tests: aiosmtpd from PyPI.
-if ! python3 -c "import aiosmtpd" 2>/dev/null; then
-  say "installing aiosmtpd (PyPI) for the subscriber tests"
-  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
-fi
-
-if ! pg_isready -q -h 127.0.0.1 -p 5432; then
-  say "starting PostgreSQL"
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
-  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
-fi
+ensure_aiosmtpd
+ensure_postgres
 
 if ! [ -d tests/browser/node_modules/playwright-core ]; then
   say "installing the browser test driver (playwright-core; it uses Debian's Chromium)"

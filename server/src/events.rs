@@ -26,8 +26,6 @@ const BROADCAST_CAPACITY: usize = 4096;
 /// Comment lines sent to every subscriber while nothing happens, so proxies
 /// keep streams open and clients notice a dead connection.
 pub const HEARTBEAT: Duration = Duration::from_secs(10);
-/// The kind of the heartbeat, which carries no event.
-pub const HEARTBEAT_KIND: &str = "heartbeat";
 
 /// One event as SSE clients receive it. Stored events have an id; passing
 /// notices (e.g. "the cluster state moved") have none and are not replayed.
@@ -61,7 +59,8 @@ impl LiveEvent {
     fn heartbeat() -> LiveEvent {
         LiveEvent {
             id: None,
-            kind: HEARTBEAT_KIND.to_owned(),
+            // The kind of the heartbeat, which carries no event.
+            kind: "heartbeat".to_owned(),
             data: String::new(),
             frame: Bytes::from_static(b":heartbeat\n\n"),
         }

@@ -35,6 +35,22 @@ fn kib_of(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The child's RSS once it stops moving (two readings 200 ms apart within
+/// 256 KiB), or an error after 20 s.
+async fn settled_rss(pid: u32) -> anyhow::Result<u64> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = kib_of(pid, "VmRSS:");
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = kib_of(pid, "VmRSS:");
+        if now.abs_diff(last) <= 256 {
+            return Ok(now);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the server's RSS did not settle within 20 s");
+        last = now;
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let clients = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10_000usize);
     if std::env::var_os(CHILD).is_some() {
@@ -122,29 +138,31 @@ async fn measure(clients: usize) -> anyhow::Result<()> {
     let request = std::sync::Arc::new(format!(
         "GET /api/v1/events HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
     ));
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let before = kib_of(pid, "VmRSS:");
+    let before = settled_rss(pid).await?;
 
     let (open_tx, mut open_rx) = tokio::sync::mpsc::channel(clients);
     let mut tasks = tokio::task::JoinSet::new();
     let connecting = Instant::now();
+    let mut opened = 0;
+    let mut wait_for_open = async |until: usize| -> anyhow::Result<()> {
+        while opened < until {
+            tokio::time::timeout(Duration::from_secs(120), open_rx.recv())
+                .await
+                .map_err(|_| anyhow::anyhow!("only {opened} of {clients} streams opened within 120 s"))?;
+            opened += 1;
+        }
+        Ok(())
+    };
     for i in 0..clients {
         tasks.spawn(client(address, request.clone(), open_tx.clone()));
-        // A gentle ramp, as browsers reconnecting would, within the listen backlog.
-        if i % 256 == 255 {
-            tokio::task::yield_now().await;
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        // A ramp, as browsers reconnecting would: at most 512 connections
+        // opening at once, within the listen backlog.
+        wait_for_open((i + 1).saturating_sub(512)).await?;
     }
     drop(open_tx);
-    for opened in 0..clients {
-        tokio::time::timeout(Duration::from_secs(120), open_rx.recv())
-            .await
-            .map_err(|_| anyhow::anyhow!("only {opened} of {clients} streams opened within 120 s"))?;
-    }
+    wait_for_open(clients).await?;
     println!("  {clients} streams open in {:.1} s", connecting.elapsed().as_secs_f64());
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let connected = kib_of(pid, "VmRSS:");
+    let connected = settled_rss(pid).await?;
 
     let mut stdin = child.0.stdin.take().expect("piped stdin");
     stdin.write_all(b"fault\n")?;

@@ -398,8 +398,9 @@ impl ClusterState {
         self.synced.insert(kind);
     }
 
-    /// Replaces every object of `kind` after a (re)list.
-    pub fn replace_all(&mut self, kind: Kind, objects: Vec<Slim>) {
+    /// Replaces every object of `kind` with `objects`, as a relist would.
+    #[cfg(test)]
+    fn replace_all(&mut self, kind: Kind, objects: Vec<Slim>) {
         let mut relist = self.relist(kind);
         for object in objects {
             relist.apply(object);

@@ -8,6 +8,9 @@
 //! every client connected, less its RSS before, over the clients).
 //!
 //! Run: `cargo bench -p tests --bench fanout` (or `-- CLIENTS` for another count).
+//! To profile the server, name a wrapper program for the child in
+//! `FANOUT_SERVER_WRAPPER` (split on spaces), e.g. `heaptrack` or
+//! `perf record -g -o /tmp/fanout.perf`.
 
 use app::domain::role::Role;
 use server::drill::fault_injection::{FaultKind, FaultRequest};
@@ -81,18 +84,23 @@ async fn serve() -> anyhow::Result<()> {
     let injected = micros_now();
     drill.cluster.inject(&fault)?;
     println!("{injected}");
-    // Until the parent kills it.
-    std::future::pending::<()>().await;
-    Ok(())
+    // Until the parent closes stdin (then a profiler wrapping this process
+    // sees it exit) or kills it.
+    tokio::task::spawn_blocking(|| std::io::copy(&mut std::io::stdin(), &mut std::io::sink())).await??;
+    std::process::exit(0)
 }
 
-/// One client: opens the stream, says when its headers arrived, then answers
-/// the moment (µs since the epoch) its copy of the event arrived.
+/// One client: opens the stream, says when its headers arrived, then sends
+/// the moment (µs since the epoch) its copy of the event arrived, and keeps
+/// its connection open until every client has been heard from (a client
+/// hanging up early would add its teardown to the others' fan-out).
 async fn client(
     address: std::net::SocketAddr,
     request: std::sync::Arc<String>,
     open: tokio::sync::mpsc::Sender<()>,
-) -> anyhow::Result<u64> {
+    arrived: tokio::sync::mpsc::Sender<u64>,
+    mut release: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let mut stream = TcpStream::connect(address).await?;
     stream.write_all(request.as_bytes()).await?;
     let mut buffer = vec![0u8; 2048];
@@ -108,7 +116,9 @@ async fn client(
             let _ = open.send(()).await;
         }
         if opened && String::from_utf8_lossy(&seen).contains(NEEDLE) {
-            return Ok(micros_now());
+            let _ = arrived.send(micros_now()).await;
+            let _ = release.wait_for(|released| *released).await;
+            return Ok(());
         }
         // Keep only a tail long enough to hold the needle across reads.
         if seen.len() > 4096 {
@@ -119,8 +129,12 @@ async fn client(
 
 async fn measure(clients: usize) -> anyhow::Result<()> {
     println!("fan-out benchmark: one drill fault to {clients} open /api/v1/events clients");
+    let wrapper = std::env::var("FANOUT_SERVER_WRAPPER").unwrap_or_default();
+    let mut program: Vec<String> = wrapper.split_whitespace().map(str::to_owned).collect();
+    program.push(std::env::current_exe()?.display().to_string());
     let mut child = tests::KillOnDrop(
-        Command::new(std::env::current_exe()?)
+        Command::new(&program[0])
+            .args(&program[1..])
             .env(CHILD, "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -128,8 +142,16 @@ async fn measure(clients: usize) -> anyhow::Result<()> {
     );
     let pid = child.0.id();
     let mut stdout = BufReader::new(child.0.stdout.take().expect("piped stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line)?;
+    // The child's lines, skipping any a profiler wrapping it printed.
+    let mut read_line = |wanted: fn(&str) -> bool| -> anyhow::Result<String> {
+        let mut line = String::new();
+        while !wanted(&line) {
+            line.clear();
+            anyhow::ensure!(stdout.read_line(&mut line)? > 0, "the server child ended");
+        }
+        Ok(line)
+    };
+    let line = read_line(|l| l.starts_with("http://"))?;
     let mut parts = line.split_whitespace();
     let (base, token) =
         (parts.next().unwrap_or_default().to_owned(), parts.next().unwrap_or_default().to_owned());
@@ -141,6 +163,8 @@ async fn measure(clients: usize) -> anyhow::Result<()> {
     let before = settled_rss(pid).await?;
 
     let (open_tx, mut open_rx) = tokio::sync::mpsc::channel(clients);
+    let (arrived_tx, mut arrived_rx) = tokio::sync::mpsc::channel(clients);
+    let (release_tx, release_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     let connecting = Instant::now();
     let mut opened = 0;
@@ -154,12 +178,19 @@ async fn measure(clients: usize) -> anyhow::Result<()> {
         Ok(())
     };
     for i in 0..clients {
-        tasks.spawn(client(address, request.clone(), open_tx.clone()));
+        tasks.spawn(client(
+            address,
+            request.clone(),
+            open_tx.clone(),
+            arrived_tx.clone(),
+            release_rx.clone(),
+        ));
         // A ramp, as browsers reconnecting would: at most 512 connections
         // opening at once, within the listen backlog.
         wait_for_open((i + 1).saturating_sub(512)).await?;
     }
     drop(open_tx);
+    drop(arrived_tx);
     wait_for_open(clients).await?;
     println!("  {clients} streams open in {:.1} s", connecting.elapsed().as_secs_f64());
     let connected = settled_rss(pid).await?;
@@ -167,12 +198,23 @@ async fn measure(clients: usize) -> anyhow::Result<()> {
     let mut stdin = child.0.stdin.take().expect("piped stdin");
     stdin.write_all(b"fault\n")?;
     stdin.flush()?;
-    line.clear();
-    stdout.read_line(&mut line)?;
-    let injected: u64 = line.trim().parse()?;
+    let injected: u64 = read_line(|l| l.trim().parse::<u64>().is_ok())?.trim().parse()?;
     let mut latencies = Vec::with_capacity(clients);
-    while let Some(arrived) = tokio::time::timeout(Duration::from_secs(60), tasks.join_next()).await? {
-        latencies.push(arrived??.saturating_sub(injected));
+    while latencies.len() < clients {
+        tokio::select! {
+            arrived = tokio::time::timeout(Duration::from_secs(60), arrived_rx.recv()) => {
+                let arrived = arrived
+                    .map_err(|_| anyhow::anyhow!("{} of {clients} clients heard the event within 60 s", latencies.len()))?
+                    .ok_or_else(|| anyhow::anyhow!("every client stopped"))?;
+                latencies.push(arrived.saturating_sub(injected));
+            }
+            // A client ends before its release only when it failed.
+            Some(ended) = tasks.join_next() => ended??,
+        }
+    }
+    release_tx.send_replace(true);
+    while let Some(ended) = tokio::time::timeout(Duration::from_secs(60), tasks.join_next()).await? {
+        ended??;
     }
     latencies.sort_unstable();
     let ms = |us: u64| us as f64 / 1000.0;
@@ -189,6 +231,12 @@ async fn measure(clients: usize) -> anyhow::Result<()> {
         connected / 1024,
         connected.saturating_sub(before) as f64 / clients as f64
     );
+    // Closing stdin lets the child exit by itself; it is killed if it has not within 60 s.
+    drop(stdin);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.0.try_wait()?.is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     drop(child);
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! `/admin` — administration: users, components, templates, playbooks.
 
-use super::NotYetAvailable;
 use crate::components::guard::Guarded;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -51,7 +50,6 @@ pub fn AdminPage() -> impl IntoView {
                 <h2><a href="/admin/subscribers">"Subscribers"</a></h2>
                 <p>"Who subscribed to the status page, by e-mail or webhook: search, remove, export as CSV."</p>
             </section>
-            <NotYetAvailable heading="Playbooks" what="Their editor is not part of this version yet." />
         </Guarded>
     }
 }

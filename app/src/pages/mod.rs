@@ -21,17 +21,3 @@ pub mod maintenance;
 pub mod not_found;
 pub mod review;
 pub mod setup;
-
-use leptos::prelude::*;
-
-/// What a page shows while the feature behind it is not built yet: says so
-/// plainly instead of showing made-up data.
-#[component]
-fn NotYetAvailable(heading: &'static str, what: &'static str) -> impl IntoView {
-    view! {
-        <section class="empty-state">
-            <h2>{heading}</h2>
-            <p>{what}</p>
-        </section>
-    }
-}

@@ -84,6 +84,12 @@ impl TlsListener {
                 if tx.is_closed() {
                     return;
                 }
+                // As the Kubernetes API server does (Go sets it on every TCP
+                // connection): without it, the last part of each answer waits for
+                // the client's delayed ACK, a few milliseconds per LIST page.
+                if let Err(error) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %error, client.address = %peer, "cannot turn off Nagle's algorithm");
+                }
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {

@@ -37,6 +37,11 @@ pub async fn serve(
             },
             () = stopped(&mut stopping) => break,
         };
+        // Answers and live events go out when written, not after the client's
+        // delayed ACK of the previous segment (Nagle's algorithm).
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(error = &error as &dyn std::error::Error, %peer, "cannot turn off Nagle's algorithm");
+        }
         let router = router.clone();
         let mut stop = stopping.clone();
         connections.spawn(async move {

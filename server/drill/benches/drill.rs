@@ -186,11 +186,11 @@ async fn measure(nodes: usize, pods: usize) -> anyhow::Result<()> {
         seen as f64 / total
     );
     println!("  peak RSS: drill {}, client {}", memory(pid, "VmHWM:"), memory(std::process::id(), "VmHWM:"));
+    // Closing stdin lets the child exit by itself: its stdout then ends. It is
+    // killed if it has not within 30 s.
     drop(stdin);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait()?.is_none() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let drained = tokio::task::spawn_blocking(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let _ = tokio::time::timeout(Duration::from_secs(30), drained).await;
     let _ = child.kill();
     let _ = child.wait();
     Ok(())

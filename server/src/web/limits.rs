@@ -13,7 +13,7 @@ use std::time::Duration;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Streaming routes, which stay open by design.
-fn streams(path: &str) -> bool {
+pub fn streams(path: &str) -> bool {
     path == "/api/v1/events"
 }
 

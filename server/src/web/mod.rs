@@ -27,6 +27,7 @@ pub mod reviews;
 pub mod serve;
 pub mod sse;
 pub mod status;
+mod stream_connection;
 pub mod subscribers;
 pub mod tokens_admin;
 pub mod updates;

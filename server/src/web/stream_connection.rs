@@ -1,0 +1,264 @@
+//! A connection that opens with a request for a live stream (`GET
+//! /api/v1/events`) is answered without hyper's connection machinery, which
+//! keeps an 8 KiB write buffer and an 8 KiB read buffer for the life of every
+//! connection (its minimum; two thirds of what an idle stream cost). The
+//! request goes through the same router, with every layer (sign-in, headers,
+//! metrics); only the reading of its head and the writing of the answer are
+//! done here: the head is parsed with `httparse` (as hyper does), the answer
+//! is written with `Connection: close`, its body in chunks as each frame comes,
+//! and the connection ends with the stream. Anything else (another method or
+//! path, a body, HTTP/1.0, a head that has not fully arrived) is left to hyper,
+//! which serves every request, streams included, the same way.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use futures_util::StreamExt;
+use http::{HeaderName, HeaderValue, Method, Request, Version, header};
+use std::io::IoSlice;
+use std::net::SocketAddr;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+/// Most heads are under 1 KiB; one longer than this is left to hyper.
+const PEEK_BYTES: usize = 8192;
+const MAX_HEADERS: usize = 64;
+
+/// Looks at what the client has sent so far without taking it from the
+/// socket: a whole `GET` head for a streaming path gives the request to answer
+/// here (and takes its bytes); anything else gives `None` and leaves the bytes
+/// for hyper.
+pub async fn take_stream_request(
+    stream: &mut TcpStream,
+    is_stream: fn(&str) -> bool,
+) -> std::io::Result<Option<Request<Body>>> {
+    let mut peeked = vec![0; PEEK_BYTES];
+    let seen = stream.peek(&mut peeked).await?;
+    let Some((request, head_length)) = stream_request(&peeked[..seen], is_stream) else {
+        return Ok(None);
+    };
+    // The head is in the socket's buffer already: this returns at once.
+    tokio::io::AsyncReadExt::read_exact(stream, &mut peeked[..head_length]).await?;
+    Ok(Some(request))
+}
+
+/// The request, and the length of its head, when `bytes` begin with a whole
+/// HTTP/1.1 `GET` head for a streaming path with no body.
+fn stream_request(bytes: &[u8], is_stream: fn(&str) -> bool) -> Option<(Request<Body>, usize)> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut head = httparse::Request::new(&mut headers);
+    let httparse::Status::Complete(length) = head.parse(bytes).ok()? else {
+        return None;
+    };
+    let target = head.path?;
+    let path = target.split('?').next().unwrap_or(target);
+    if head.method? != "GET" || head.version? != 1 || !is_stream(path) {
+        return None;
+    }
+    let mut request = Request::builder().method(Method::GET).uri(target).version(Version::HTTP_11);
+    for field in head.headers.iter() {
+        let name = HeaderName::from_bytes(field.name.as_bytes()).ok()?;
+        // A body, or a protocol switch, is hyper's to handle.
+        if name == header::CONTENT_LENGTH
+            || name == header::TRANSFER_ENCODING
+            || name == header::UPGRADE
+            || name == header::EXPECT
+        {
+            return None;
+        }
+        request = request.header(name, HeaderValue::from_bytes(field.value).ok()?);
+    }
+    Some((request.body(Body::empty()).ok()?, length))
+}
+
+/// Answers `request` through `router` on `stream`, then closes the connection:
+/// when the answer's body ends, when the client goes away, or at `stop`.
+pub async fn answer(
+    mut stream: TcpStream,
+    mut request: Request<Body>,
+    router: Router,
+    peer: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) {
+    request.extensions_mut().insert(ConnectInfo(peer));
+    // Boxed: the router's future is gone once it has answered, and the task keeps only the body.
+    let response = match Box::pin(router.oneshot(request)).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    let (parts, body) = response.into_parts();
+    let length = axum::body::HttpBody::size_hint(&body).exact();
+    let head = head_of(&parts, length);
+    if let Err(error) = write_all(&stream, &mut [IoSlice::new(&head)]).await {
+        tracing::debug!(error = &error as &dyn std::error::Error, %peer, "could not write an answer's head");
+        return;
+    }
+    drop(head);
+    let ended = match length {
+        Some(0) => Ok(()),
+        Some(_) => copy_body(&stream, body, false, &mut stop).await,
+        None => copy_body(&stream, body, true, &mut stop).await,
+    };
+    match ended {
+        Ok(()) => {
+            let _ = stream.shutdown().await;
+        }
+        Err(error) => {
+            tracing::debug!(error = &error as &dyn std::error::Error, %peer, "stream connection ended")
+        }
+    }
+}
+
+/// The status line and header fields, with the framing hyper would add
+/// (`date`, and `content-length` or chunked) and `connection: close`.
+fn head_of(parts: &http::response::Parts, length: Option<u64>) -> Vec<u8> {
+    let mut head = Vec::with_capacity(512);
+    let status = parts.status;
+    head.extend_from_slice(b"HTTP/1.1 ");
+    head.extend_from_slice(status.as_str().as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    head.extend_from_slice(b"\r\n");
+    let mut field = |name: &[u8], value: &[u8]| {
+        head.extend_from_slice(name);
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value);
+        head.extend_from_slice(b"\r\n");
+    };
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_LENGTH && name != header::TRANSFER_ENCODING && name != header::CONNECTION {
+            field(name.as_str().as_bytes(), value.as_bytes());
+        }
+    }
+    if !parts.headers.contains_key(header::DATE) {
+        field(b"date", httpdate::fmt_http_date(std::time::SystemTime::now()).as_bytes());
+    }
+    match length {
+        Some(length) => field(b"content-length", length.to_string().as_bytes()),
+        None => field(b"transfer-encoding", b"chunked"),
+    }
+    field(b"connection", b"close");
+    head.extend_from_slice(b"\r\n");
+    head
+}
+
+/// Writes each frame of `body` as it comes (as a chunk when `chunked`), and
+/// the last chunk when the body ends. Ends early, with an error, when the
+/// client closes its side or the body fails; at `stop`, ends the body as if it
+/// had finished.
+async fn copy_body(
+    stream: &TcpStream,
+    body: Body,
+    chunked: bool,
+    stop: &mut watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let mut frames = body.into_data_stream();
+    loop {
+        let frame = tokio::select! {
+            frame = frames.next() => frame,
+            gone = client_gone(stream) => return Err(gone),
+            _ = stop.wait_for(|stopping| *stopping) => None,
+        };
+        match frame {
+            Some(Ok(data)) if data.is_empty() => {}
+            Some(Ok(data)) if chunked => {
+                let size = format!("{:x}\r\n", data.len());
+                write_all(
+                    stream,
+                    &mut [IoSlice::new(size.as_bytes()), IoSlice::new(&data), IoSlice::new(b"\r\n")],
+                )
+                .await?;
+            }
+            Some(Ok(data)) => write_all(stream, &mut [IoSlice::new(&data)]).await?,
+            Some(Err(error)) => return Err(std::io::Error::other(error)),
+            None if chunked => return write_all(stream, &mut [IoSlice::new(b"0\r\n\r\n")]).await,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Resolves when the client has closed its side (or the socket failed).
+/// Whatever else it sends is read and dropped: the answer ends this connection.
+async fn client_gone(stream: &TcpStream) -> std::io::Error {
+    let mut sink = [0u8; 64];
+    loop {
+        if let Err(error) = stream.readable().await {
+            return error;
+        }
+        match stream.try_read(&mut sink) {
+            Ok(0) => return std::io::ErrorKind::UnexpectedEof.into(),
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(error) => return error,
+        }
+    }
+}
+
+/// Writes every byte of `slices`, in as few system calls as the socket allows.
+async fn write_all(stream: &TcpStream, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    while !slices.is_empty() {
+        stream.writable().await?;
+        match stream.try_write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(written) => IoSlice::advance_slices(&mut slices, written),
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(path: &str) -> bool {
+        path == "/api/v1/events"
+    }
+
+    #[test]
+    fn a_whole_get_head_for_the_stream_is_taken_with_its_length() {
+        let bytes = b"GET /api/v1/events?x=1 HTTP/1.1\r\nHost: a\r\nLast-Event-ID: 7\r\n\r\nextra";
+        let (request, length) = stream_request(bytes, events).expect("taken");
+        assert_eq!(length, bytes.len() - "extra".len());
+        assert_eq!(request.uri().path(), "/api/v1/events");
+        assert_eq!(request.uri().query(), Some("x=1"));
+        assert_eq!(request.headers()["last-event-id"], "7");
+    }
+
+    #[test]
+    fn anything_else_is_left_to_hyper() {
+        for bytes in [
+            &b"GET /api/v1/events HTTP/1.1\r\nHost: a\r\n"[..],
+            b"GET /status HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"POST /api/v1/events HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"GET /api/v1/events HTTP/1.0\r\nHost: a\r\n\r\n",
+            b"GET /api/v1/events HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+            b"GET /api/v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"GET /api/v1/events HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+            b"GET /api/v1/events HTTP/1.1\r\nBad Header: x\r\n\r\n",
+            b"not http at all\r\n\r\n",
+        ] {
+            assert!(stream_request(bytes, events).is_none(), "{}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    #[test]
+    fn the_head_frames_the_body_and_closes() {
+        let response = http::Response::builder()
+            .status(200)
+            .header("content-type", "text/event-stream")
+            .header("connection", "keep-alive")
+            .body(())
+            .unwrap();
+        let (parts, ()) = response.into_parts();
+        let streamed = String::from_utf8(head_of(&parts, None)).unwrap();
+        assert!(streamed.starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ndate: "));
+        assert!(streamed.ends_with("transfer-encoding: chunked\r\nconnection: close\r\n\r\n"));
+        assert!(!streamed.contains("keep-alive"));
+        let sized = String::from_utf8(head_of(&parts, Some(12))).unwrap();
+        assert!(sized.contains("content-length: 12\r\n") && !sized.contains("chunked"));
+    }
+}

@@ -155,11 +155,17 @@ async fn copy_body(
     stop: &mut watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let mut frames = body.into_data_stream();
+    // Made once, not per frame: thousands of streams re-registering with the
+    // one stop channel at every event would contend for its lock.
+    let gone = client_gone(stream);
+    let stopping = stop.wait_for(|stopping| *stopping);
+    tokio::pin!(gone, stopping);
     loop {
+        // `stopping` gives `None`, after which this returns: it is never polled again.
         let frame = tokio::select! {
             frame = frames.next() => frame,
-            gone = client_gone(stream) => return Err(gone),
-            _ = stop.wait_for(|stopping| *stopping) => None,
+            gone = &mut gone => return Err(gone),
+            _ = &mut stopping => None,
         };
         match frame {
             Some(Ok(data)) if data.is_empty() => {}

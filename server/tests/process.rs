@@ -84,10 +84,22 @@ async fn sigterm_ends_live_event_streams_and_stops_within_the_bound() {
     std::fs::create_dir_all(&dir).unwrap();
     let database_url = format!("sqlite://{}", dir.join("wheelhouse.db").display());
     add_account(&database_url, "oncall@example.com", "responder");
+    let printed = wheelhouse(&database_url)
+        .args(["token", "create", "--name", "stream", "--role", "responder"])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&printed.stdout).into_owned();
+    let token =
+        printed.split_whitespace().find(|w| w.starts_with("whk_")).expect("the token is printed").to_owned();
     let (mut child, base) = serve(&database_url);
     let client = signed_in(&base, "oncall@example.com").await;
+    // One stream on the signed-in client's connection (served by hyper), one
+    // opening a connection of its own (served by web::stream_connection).
     let mut stream = client.get(format!("{base}/api/v1/events")).send().await.unwrap();
     assert_eq!(stream.status(), 200);
+    let mut own =
+        reqwest::Client::new().get(format!("{base}/api/v1/events")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(own.status(), 200);
 
     let asked = Instant::now();
     let killed = Command::new("kill").args(["-TERM", &child.child.id().to_string()]).status().unwrap();
@@ -95,9 +107,10 @@ async fn sigterm_ends_live_event_streams_and_stops_within_the_bound() {
     // The open stream ends (it does not hold the shutdown up)...
     let ended = tokio::time::timeout(Duration::from_secs(15), async {
         while let Ok(Some(_)) = stream.chunk().await {}
+        while let Ok(Some(_)) = own.chunk().await {}
     })
     .await;
-    assert!(ended.is_ok(), "the live event stream ended when shutting down");
+    assert!(ended.is_ok(), "the live event streams ended when shutting down");
     // ...and the process exits well within the bound.
     let exited = wait_for("the process to exit", 25, || child.child.try_wait().ok().flatten()).await;
     assert!(exited.success(), "a clean exit: {exited:?}");

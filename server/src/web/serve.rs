@@ -57,7 +57,7 @@ pub async fn serve(
                 () = stopped(&mut stop) => return,
             };
             match first {
-                Ok(Ok(Some(request))) => return answer(stream, request, router, peer, stop).await,
+                Ok(Ok(Some(request))) => return answer(stream, request, router, peer).await,
                 Ok(Ok(None)) => {}
                 Ok(Err(error)) => {
                     tracing::debug!(error = &error as &dyn std::error::Error, %peer, "connection ended before a request");

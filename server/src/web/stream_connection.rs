@@ -19,7 +19,6 @@ use std::io::IoSlice;
 use std::net::SocketAddr;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
 use tower::ServiceExt;
 
 /// Most heads are under 1 KiB; one longer than this is left to hyper.
@@ -74,14 +73,9 @@ fn stream_request(bytes: &[u8], is_stream: fn(&str) -> bool) -> Option<(Request<
 }
 
 /// Answers `request` through `router` on `stream`, then closes the connection:
-/// when the answer's body ends, when the client goes away, or at `stop`.
-pub async fn answer(
-    mut stream: TcpStream,
-    mut request: Request<Body>,
-    router: Router,
-    peer: SocketAddr,
-    mut stop: watch::Receiver<bool>,
-) {
+/// when the answer's body ends (a live stream ends itself when the server
+/// stops), or when the client goes away.
+pub async fn answer(mut stream: TcpStream, mut request: Request<Body>, router: Router, peer: SocketAddr) {
     request.extensions_mut().insert(ConnectInfo(peer));
     // Boxed: the router's future is gone once it has answered, and the task keeps only the body.
     let response = match Box::pin(router.oneshot(request)).await {
@@ -98,8 +92,8 @@ pub async fn answer(
     drop(head);
     let ended = match length {
         Some(0) => Ok(()),
-        Some(_) => copy_body(&stream, body, false, &mut stop).await,
-        None => copy_body(&stream, body, true, &mut stop).await,
+        Some(_) => copy_body(&stream, body, false).await,
+        None => copy_body(&stream, body, true).await,
     };
     match ended {
         Ok(()) => {
@@ -146,26 +140,16 @@ fn head_of(parts: &http::response::Parts, length: Option<u64>) -> Vec<u8> {
 
 /// Writes each frame of `body` as it comes (as a chunk when `chunked`), and
 /// the last chunk when the body ends. Ends early, with an error, when the
-/// client closes its side or the body fails; at `stop`, ends the body as if it
-/// had finished.
-async fn copy_body(
-    stream: &TcpStream,
-    body: Body,
-    chunked: bool,
-    stop: &mut watch::Receiver<bool>,
-) -> std::io::Result<()> {
+/// client closes its side or the body fails.
+async fn copy_body(stream: &TcpStream, body: Body, chunked: bool) -> std::io::Result<()> {
     let mut frames = body.into_data_stream();
-    // Made once, not per frame: thousands of streams re-registering with the
-    // one stop channel at every event would contend for its lock.
+    // Made once, not per frame.
     let gone = client_gone(stream);
-    let stopping = stop.wait_for(|stopping| *stopping);
-    tokio::pin!(gone, stopping);
+    tokio::pin!(gone);
     loop {
-        // `stopping` gives `None`, after which this returns: it is never polled again.
         let frame = tokio::select! {
             frame = frames.next() => frame,
             gone = &mut gone => return Err(gone),
-            _ = &mut stopping => None,
         };
         match frame {
             Some(Ok(data)) if data.is_empty() => {}

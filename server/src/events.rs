@@ -8,6 +8,11 @@
 //! Each event is written as a Server-Sent Events frame once, when it is
 //! relayed, and shared by every subscriber (an `Arc`, not a copy each); the
 //! heartbeat is one frame on one timer for all of them.
+//!
+//! Notices (not stored) go out through the relay too, after the stored events
+//! its next pass finds: a change and the notice that the state moved reach
+//! subscribers in one burst, which each stream writes in one go, rather than
+//! in two waves across every connection, the second waiting on the first.
 
 use crate::db::{Backend, Database, DbError, now_millis};
 use axum::body::Bytes;
@@ -73,6 +78,8 @@ pub struct EventHub {
     db: Database,
     sender: broadcast::Sender<Arc<LiveEvent>>,
     wake: Notify,
+    /// Notices waiting for the relay's next pass.
+    notices: std::sync::Mutex<Vec<Arc<LiveEvent>>>,
 }
 
 impl EventHub {
@@ -82,7 +89,7 @@ impl EventHub {
         let (last,): (Option<i64>,) =
             sqlx::query_as("SELECT MAX(id) FROM live_events").fetch_one(&db.pool).await?;
         let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
-        let hub = Arc::new(EventHub { db, sender, wake: Notify::new() });
+        let hub = Arc::new(EventHub { db, sender, wake: Notify::new(), notices: Default::default() });
         tokio::spawn(relay(Arc::downgrade(&hub), last.unwrap_or(0)));
         tokio::spawn(heartbeat(Arc::downgrade(&hub)));
         if let (Backend::Postgres, Some(url)) = (hub.db.backend, listen_url) {
@@ -118,9 +125,12 @@ impl EventHub {
         self.wake.notify_one();
     }
 
-    /// Sends a notice that is not stored (and so not replayed).
+    /// Sends a notice that is not stored (and so not replayed), with the
+    /// relay's next pass, after the stored events that pass finds.
     pub fn notice(&self, kind: &str, data: &serde_json::Value) {
-        let _ = self.sender.send(Arc::new(LiveEvent::new(None, kind.to_owned(), data.to_string())));
+        let notice = Arc::new(LiveEvent::new(None, kind.to_owned(), data.to_string()));
+        self.notices.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(notice);
+        self.wake.notify_one();
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
@@ -163,22 +173,37 @@ impl EventHub {
     }
 }
 
-/// Relays stored events to the broadcast in id order, when woken and every
-/// few seconds in case a wake-up was missed.
+/// Relays stored events to the broadcast in id order, then the notices
+/// queued by the end of that read, when woken and every few seconds in case a wake-up
+/// was missed.
 async fn relay(hub: std::sync::Weak<EventHub>, mut last: i64) {
+    const PAGE: usize = 1000;
     loop {
         let Some(strong) = hub.upgrade() else { return };
         let _ = tokio::time::timeout(Duration::from_secs(2), strong.wake.notified()).await;
-        match strong.after(last, 1000).await {
-            Ok(events) => {
-                for event in events {
-                    last = event.id.unwrap_or(last);
-                    let _ = strong.sender.send(Arc::new(event));
+        loop {
+            match strong.after(last, PAGE as i64).await {
+                Ok(events) => {
+                    let more = events.len() == PAGE;
+                    for event in events {
+                        last = event.id.unwrap_or(last);
+                        let _ = strong.sender.send(Arc::new(event));
+                    }
+                    if more {
+                        continue;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = &error as &dyn std::error::Error, "could not read new live events")
                 }
             }
-            Err(error) => {
-                tracing::warn!(error = &error as &dyn std::error::Error, "could not read new live events")
-            }
+            break;
+        }
+        // Taken after reading: a notice queued while the read ran goes with it.
+        let notices =
+            std::mem::take(&mut *strong.notices.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        for notice in notices {
+            let _ = strong.sender.send(notice);
         }
     }
 }
@@ -243,4 +268,42 @@ async fn subscribe(url: &str) -> Result<sqlx::postgres::PgListener, sqlx::Error>
     let mut listener = sqlx::postgres::PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
     Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn hub() -> (Arc<EventHub>, std::path::PathBuf) {
+        let path = std::env::temp_dir()
+            .join(format!("wheelhouse-events-{}.db", crate::accounts::generate_secret(6)));
+        let url = crate::config::DatabaseUrl::parse(&format!("sqlite://{}", path.display())).unwrap();
+        let db = Database::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        (EventHub::start(db, None).await.unwrap(), path)
+    }
+
+    async fn next(receiver: &mut broadcast::Receiver<Arc<LiveEvent>>) -> Arc<LiveEvent> {
+        tokio::time::timeout(Duration::from_secs(10), receiver.recv()).await.expect("relayed").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_notice_goes_out_after_the_events_stored_before_it() {
+        let (hub, path) = hub().await;
+        let mut receiver = hub.subscribe();
+        let mut tx = hub.db.pool.begin().await.unwrap();
+        hub.append(&mut tx, "component", &serde_json::json!({"component": "node/a"})).await.unwrap();
+        hub.append(&mut tx, "component", &serde_json::json!({"component": "node/b"})).await.unwrap();
+        tx.commit().await.unwrap();
+        hub.committed();
+        hub.notice("cluster-state", &serde_json::json!({"at": 1}));
+        let kinds = [next(&mut receiver).await, next(&mut receiver).await, next(&mut receiver).await];
+        assert_eq!(
+            kinds.iter().map(|e| (e.kind.as_str(), e.id.is_some())).collect::<Vec<_>>(),
+            [("component", true), ("component", true), ("cluster-state", false)]
+        );
+        assert!(kinds[2].frame.starts_with(b"event: cluster-state\ndata: {\"at\":1}\n\n"));
+        drop(hub);
+        let _ = std::fs::remove_file(path);
+    }
 }

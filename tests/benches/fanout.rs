@@ -10,7 +10,11 @@
 //! Run: `cargo bench -p tests --bench fanout` (or `-- CLIENTS` for another count).
 //! To profile the server, name a wrapper program for the child in
 //! `FANOUT_SERVER_WRAPPER` (split on spaces), e.g. `heaptrack` or
-//! `perf record -g -o /tmp/fanout.perf`.
+//! `perf record -g -o /tmp/fanout.perf`. To profile only the fan-out (from
+//! the fault until every client has the event), name a FIFO in
+//! `FANOUT_PERF_CONTROL`: this writes `enable` to it just before the fault and
+//! `disable` once every client has heard, as `perf record -D -1 --control
+//! fifo:PATH` expects (with `-a`, the clients and the kernel are seen too).
 
 use app::domain::role::Role;
 use server::drill::fault_injection::{FaultKind, FaultRequest};
@@ -195,6 +199,18 @@ async fn measure(clients: usize) -> anyhow::Result<()> {
     println!("  {clients} streams open in {:.1} s", connecting.elapsed().as_secs_f64());
     let connected = settled_rss(pid).await?;
 
+    let mut profiler = match std::env::var_os("FANOUT_PERF_CONTROL") {
+        Some(path) => Some(std::fs::OpenOptions::new().write(true).open(path)?),
+        None => None,
+    };
+    let mut tell_profiler = |command: &[u8]| -> anyhow::Result<()> {
+        if let Some(fifo) = profiler.as_mut() {
+            fifo.write_all(command)?;
+            fifo.flush()?;
+        }
+        Ok(())
+    };
+    tell_profiler(b"enable\n")?;
     let mut stdin = child.0.stdin.take().expect("piped stdin");
     stdin.write_all(b"fault\n")?;
     stdin.flush()?;
@@ -212,6 +228,7 @@ async fn measure(clients: usize) -> anyhow::Result<()> {
             Some(ended) = tasks.join_next() => ended??,
         }
     }
+    tell_profiler(b"disable\n")?;
     release_tx.send_replace(true);
     while let Some(ended) = tokio::time::timeout(Duration::from_secs(60), tasks.join_next()).await? {
         ended??;
@@ -220,7 +237,8 @@ async fn measure(clients: usize) -> anyhow::Result<()> {
     let ms = |us: u64| us as f64 / 1000.0;
     let at = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
     println!(
-        "  fault -> event at every client: median {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        "  fault -> event at every client: first {:.0} ms, median {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        ms(at(0)),
         ms(at(50)),
         ms(at(99)),
         ms(at(100))

@@ -12,8 +12,9 @@
 
 use axum::Router;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::ConnectInfo;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use http::{HeaderName, HeaderValue, Method, Request, Version, header};
 use std::io::IoSlice;
 use std::net::SocketAddr;
@@ -138,34 +139,88 @@ fn head_of(parts: &http::response::Parts, length: Option<u64>) -> Vec<u8> {
     head
 }
 
-/// Writes each frame of `body` as it comes (as a chunk when `chunked`), and
-/// the last chunk when the body ends. Ends early, with an error, when the
-/// client closes its side or the body fails.
+/// The most frames written together: three slices each, well within a
+/// `writev`'s limit of 1024.
+const MOST_FRAMES_PER_WRITE: usize = 64;
+
+/// Writes the frames of `body` as they come (as chunks when `chunked`), and
+/// the last chunk when the body ends. The frames ready when the connection's
+/// turn comes go out in one write: when one change brings several events, a
+/// subscriber woken late has them all waiting, and one system call each, not
+/// one per event, is what fanning out to thousands of connections costs.
+/// Ends early, with an error, when the client closes its side or the body
+/// fails.
 async fn copy_body(stream: &TcpStream, body: Body, chunked: bool) -> std::io::Result<()> {
     let mut frames = body.into_data_stream();
     // Made once, not per frame.
     let gone = client_gone(stream);
     tokio::pin!(gone);
     loop {
-        let frame = tokio::select! {
+        let first = tokio::select! {
             frame = frames.next() => frame,
             gone = &mut gone => return Err(gone),
         };
-        match frame {
-            Some(Ok(data)) if data.is_empty() => {}
-            Some(Ok(data)) if chunked => {
-                let size = format!("{:x}\r\n", data.len());
-                write_all(
-                    stream,
-                    &mut [IoSlice::new(size.as_bytes()), IoSlice::new(&data), IoSlice::new(b"\r\n")],
-                )
-                .await?;
+        let mut batch = Batch::default();
+        let mut ended = batch.take(first)?;
+        while !ended && batch.data.len() < MOST_FRAMES_PER_WRITE {
+            match frames.next().now_or_never() {
+                Some(frame) => ended = batch.take(frame)?,
+                None => break,
             }
-            Some(Ok(data)) => write_all(stream, &mut [IoSlice::new(&data)]).await?,
-            Some(Err(error)) => return Err(std::io::Error::other(error)),
-            None if chunked => return write_all(stream, &mut [IoSlice::new(b"0\r\n\r\n")]).await,
-            None => return Ok(()),
         }
+        batch.write(stream, chunked, ended).await?;
+        if ended {
+            return Ok(());
+        }
+    }
+}
+
+/// Frames taken from a body, to be written together.
+#[derive(Default)]
+struct Batch {
+    data: Vec<Bytes>,
+    /// Each frame's chunk-size line, `{:x}\r\n`, one after another.
+    sizes: String,
+}
+
+impl Batch {
+    /// Takes one item of the body's stream; true when the body has ended.
+    fn take(&mut self, frame: Option<Result<Bytes, axum::Error>>) -> std::io::Result<bool> {
+        match frame {
+            Some(Ok(data)) if data.is_empty() => Ok(false),
+            Some(Ok(data)) => {
+                self.data.push(data);
+                Ok(false)
+            }
+            Some(Err(error)) => Err(std::io::Error::other(error)),
+            None => Ok(true),
+        }
+    }
+
+    /// Writes the frames, as chunks when `chunked`, then the last chunk when `ended`.
+    async fn write(mut self, stream: &TcpStream, chunked: bool, ended: bool) -> std::io::Result<()> {
+        if !chunked {
+            let mut slices: Vec<IoSlice> = self.data.iter().map(|data| IoSlice::new(data)).collect();
+            return write_all(stream, &mut slices).await;
+        }
+        let mut ends = Vec::with_capacity(self.data.len());
+        for data in &self.data {
+            use std::fmt::Write;
+            let _ = write!(self.sizes, "{:x}\r\n", data.len());
+            ends.push(self.sizes.len());
+        }
+        let mut slices = Vec::with_capacity(self.data.len() * 3 + 1);
+        let mut start = 0;
+        for (data, end) in self.data.iter().zip(ends) {
+            slices.push(IoSlice::new(&self.sizes.as_bytes()[start..end]));
+            slices.push(IoSlice::new(data));
+            slices.push(IoSlice::new(b"\r\n"));
+            start = end;
+        }
+        if ended {
+            slices.push(IoSlice::new(b"0\r\n\r\n"));
+        }
+        write_all(stream, &mut slices).await
     }
 }
 
@@ -233,6 +288,39 @@ mod tests {
         ] {
             assert!(stream_request(bytes, events).is_none(), "{}", String::from_utf8_lossy(bytes));
         }
+    }
+
+    /// The bytes a client reads when `frames` are copied as a body.
+    async fn copied(frames: Vec<&'static str>, chunked: bool) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let body = Body::from_stream(futures_util::stream::iter(
+            frames
+                .into_iter()
+                .map(|frame| Ok::<_, std::convert::Infallible>(Bytes::from_static(frame.as_bytes()))),
+        ));
+        copy_body(&server, body, chunked).await.unwrap();
+        drop(server);
+        let mut read = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut client, &mut read).await.unwrap();
+        read
+    }
+
+    #[tokio::test]
+    async fn frames_ready_together_are_chunked_in_order_and_the_body_ends() {
+        let frames = vec!["event: a\n\n", "", "event: bb\ndata: 1234567\n\n", "x"];
+        assert_eq!(
+            copied(frames.clone(), true).await,
+            "a\r\nevent: a\n\n\r\n19\r\nevent: bb\ndata: 1234567\n\n\r\n1\r\nx\r\n0\r\n\r\n"
+        );
+        assert_eq!(copied(frames, false).await, "event: a\n\nevent: bb\ndata: 1234567\n\nx");
+        // More frames than one write takes.
+        let many: Vec<&'static str> = std::iter::repeat_n("ab", MOST_FRAMES_PER_WRITE * 2 + 1).collect();
+        assert_eq!(
+            copied(many, true).await,
+            format!("{}0\r\n\r\n", "2\r\nab\r\n".repeat(MOST_FRAMES_PER_WRITE * 2 + 1))
+        );
     }
 
     #[test]

@@ -19,7 +19,8 @@ use std::time::Duration;
 const COALESCE: Duration = Duration::from_millis(20);
 /// Re-evaluation without any change (the Pending rule depends on time).
 const TICK: Duration = Duration::from_secs(5);
-/// The most often a "cluster state moved" notice is sent to pages.
+/// The most often a "cluster state moved" notice is sent to pages, when the
+/// watched state moved but no status changed.
 const NOTICE_EVERY: Duration = Duration::from_secs(1);
 
 /// One component as pages show it: its health and since when it has had its status.
@@ -77,15 +78,22 @@ impl Engine {
         let mut services = self.load_services().await;
         let mut last_link: Option<Link> = None;
         let mut last_notice = tokio::time::Instant::now();
+        // The watched state moved since the last notice (one held back by the rate limit is sent later).
+        let mut notice_owed = false;
         let mut leadership = self.coordination.leadership();
         loop {
-            tokio::select! {
-                () = self.live.changed.notified() => {}
-                () = self.components.changed.notified() => services = self.load_services().await,
-                _ = leadership.changed() => {}
-                () = self.maintenance.changed.notified() => {}
-                () = tokio::time::sleep(TICK) => {}
-            }
+            // False when only time has passed: nothing pages show has moved unless a status changes.
+            let moved = tokio::select! {
+                () = self.live.changed.notified() => true,
+                () = self.components.changed.notified() => {
+                    services = self.load_services().await;
+                    true
+                }
+                _ = leadership.changed() => true,
+                () = self.maintenance.changed.notified() => true,
+                () = tokio::time::sleep(TICK) => false,
+            };
+            notice_owed |= moved;
             tokio::time::sleep(COALESCE).await;
             let now = crate::db::now_millis();
             let now_leading = self.coordination.is_leader();
@@ -145,9 +153,12 @@ impl Engine {
                 .collect();
             *self.board.write().unwrap_or_else(|e| e.into_inner()) =
                 Board { entries, evaluated_at: Some(now) };
-            if last_notice.elapsed() >= NOTICE_EVERY || !changes.is_empty() {
+            // Each notice wakes every open page (and every stream) at once; pages
+            // also reload on their own every few seconds.
+            if (notice_owed && last_notice.elapsed() >= NOTICE_EVERY) || !changes.is_empty() {
                 self.hub.notice("cluster-state", &json!({ "at": now }));
                 last_notice = tokio::time::Instant::now();
+                notice_owed = false;
             }
         }
     }

@@ -80,6 +80,18 @@ impl Database {
         }
     }
 
+    /// A migrated SQLite database in a new temporary file, for unit tests;
+    /// the caller removes the file.
+    #[cfg(test)]
+    pub async fn scratch(name: &str) -> (Database, std::path::PathBuf) {
+        let path = std::env::temp_dir()
+            .join(format!("wheelhouse-{name}-{}.db", crate::accounts::generate_secret(6)));
+        let url = crate::config::DatabaseUrl::parse(&format!("sqlite://{}", path.display())).unwrap();
+        let db = Database::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        (db, path)
+    }
+
     /// Applies the migrations this backend has not seen yet.
     #[tracing::instrument(skip_all)]
     pub async fn migrate(&self) -> Result<(), DbError> {

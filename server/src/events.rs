@@ -182,22 +182,24 @@ async fn relay(hub: std::sync::Weak<EventHub>, mut last: i64) {
         let Some(strong) = hub.upgrade() else { return };
         let _ = tokio::time::timeout(Duration::from_secs(2), strong.wake.notified()).await;
         loop {
-            match strong.after(last, PAGE as i64).await {
-                Ok(events) => {
-                    let more = events.len() == PAGE;
-                    for event in events {
-                        last = event.id.unwrap_or(last);
-                        let _ = strong.sender.send(Arc::new(event));
-                    }
-                    if more {
-                        continue;
-                    }
-                }
+            let events = match strong.after(last, PAGE as i64).await {
+                Ok(events) => events,
                 Err(error) => {
-                    tracing::warn!(error = &error as &dyn std::error::Error, "could not read new live events")
+                    tracing::warn!(
+                        error = &error as &dyn std::error::Error,
+                        "could not read new live events"
+                    );
+                    break;
                 }
+            };
+            let full = events.len() == PAGE;
+            for event in events {
+                last = event.id.unwrap_or(last);
+                let _ = strong.sender.send(Arc::new(event));
             }
-            break;
+            if !full {
+                break;
+            }
         }
         // Taken after reading: a notice queued while the read ran goes with it.
         let notices =
@@ -275,11 +277,7 @@ mod tests {
     use super::*;
 
     async fn hub() -> (Arc<EventHub>, std::path::PathBuf) {
-        let path = std::env::temp_dir()
-            .join(format!("wheelhouse-events-{}.db", crate::accounts::generate_secret(6)));
-        let url = crate::config::DatabaseUrl::parse(&format!("sqlite://{}", path.display())).unwrap();
-        let db = Database::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
+        let (db, path) = Database::scratch("events").await;
         (EventHub::start(db, None).await.unwrap(), path)
     }
 

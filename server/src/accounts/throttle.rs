@@ -163,11 +163,7 @@ mod tests {
     }
 
     async fn throttle() -> (SignInThrottle, std::path::PathBuf) {
-        let path = std::env::temp_dir()
-            .join(format!("wheelhouse-throttle-{}.db", crate::accounts::generate_secret(6)));
-        let url = crate::config::DatabaseUrl::parse(&format!("sqlite://{}", path.display())).unwrap();
-        let db = Database::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
+        let (db, path) = Database::scratch("throttle").await;
         (SignInThrottle::new(db), path)
     }
 

@@ -179,8 +179,6 @@ async fn copy_body(stream: &TcpStream, body: Body, chunked: bool) -> std::io::Re
 #[derive(Default)]
 struct Batch {
     data: Vec<Bytes>,
-    /// Each frame's chunk-size line, `{:x}\r\n`, one after another.
-    sizes: String,
 }
 
 impl Batch {
@@ -198,24 +196,22 @@ impl Batch {
     }
 
     /// Writes the frames, as chunks when `chunked`, then the last chunk when `ended`.
-    async fn write(mut self, stream: &TcpStream, chunked: bool, ended: bool) -> std::io::Result<()> {
+    async fn write(self, stream: &TcpStream, chunked: bool, ended: bool) -> std::io::Result<()> {
         if !chunked {
             let mut slices: Vec<IoSlice> = self.data.iter().map(|data| IoSlice::new(data)).collect();
             return write_all(stream, &mut slices).await;
         }
-        let mut ends = Vec::with_capacity(self.data.len());
+        // Each frame's chunk-size line, `{:x}\r\n`, one after another.
+        let mut sizes = String::new();
         for data in &self.data {
             use std::fmt::Write;
-            let _ = write!(self.sizes, "{:x}\r\n", data.len());
-            ends.push(self.sizes.len());
+            let _ = write!(sizes, "{:x}\r\n", data.len());
         }
         let mut slices = Vec::with_capacity(self.data.len() * 3 + 1);
-        let mut start = 0;
-        for (data, end) in self.data.iter().zip(ends) {
-            slices.push(IoSlice::new(&self.sizes.as_bytes()[start..end]));
+        for (size, data) in sizes.split_inclusive('\n').zip(&self.data) {
+            slices.push(IoSlice::new(size.as_bytes()));
             slices.push(IoSlice::new(data));
             slices.push(IoSlice::new(b"\r\n"));
-            start = end;
         }
         if ended {
             slices.push(IoSlice::new(b"0\r\n\r\n"));
